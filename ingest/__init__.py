@@ -1,0 +1,1 @@
+"""Stations over MQTT: the edge contract, validation and the MQTT → Kafka bridge."""

@@ -1,0 +1,87 @@
+"""Kafka plumbing shared by the bridge and the worker: topics, a producer, a patient send."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from ingest.contract import RejectedMessage
+from ingest.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=1)
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+            log.info("created Kafka topics %s", ", ".join(topic.name for topic in missing))
+    finally:
+        await admin.close()
+
+
+def make_producer(settings: KafkaSettings) -> AIOKafkaProducer:
+    # Idempotent producers fail on Tansu, and at-least-once needs only acks from all replicas.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=2,
+    )
+
+
+async def send_until_acked(
+    producer: AIOKafkaProducer,
+    topic: str,
+    *,
+    key: bytes,
+    value: bytes,
+    timestamp_ms: int,
+    max_backoff: float = 30.0,
+) -> None:
+    """Send one record and wait for the broker's ack, retrying with backoff while Kafka is away."""
+    backoff = 0.2
+    while True:
+        try:
+            await producer.send_and_wait(topic, value=value, key=key, timestamp_ms=timestamp_ms)
+            return
+        except KafkaError as error:
+            log.warning(
+                "Kafka did not accept a record for %s (%s); retrying in %.1f s",
+                topic, error, backoff,
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+
+def rejected_record(
+    topic: str, payload: bytes, *, reason: str, detail: str, received_at: datetime, source: str
+) -> bytes:
+    try:
+        text: str | None = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return RejectedMessage(
+        topic=topic,
+        reason=reason,
+        detail=detail,
+        payload_base64=base64.b64encode(payload).decode("ascii"),
+        payload_text=text,
+        received_at=received_at,
+        source=source,
+    ).model_dump_json().encode()

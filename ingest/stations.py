@@ -1,0 +1,68 @@
+"""The station catalogue: who each station is, where, and the attributes its limits depend on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ingest.config_files import load_yaml
+from ingest.contract import Kind, StationId
+
+
+class NoiseZone(StrEnum):
+    """GB 3096-2008 acoustic functional zones."""
+
+    Z0 = "0"
+    Z1 = "1"
+    Z2 = "2"
+    Z3 = "3"
+    Z4A = "4a"
+    Z4B = "4b"
+
+
+class Station(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: StationId
+    kind: Kind
+    name: str
+    district: str = Field(description="responsible district or county, as named in 附件1")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    zone: NoiseZone | None = Field(None, description="noise stations: functional zone")
+    unit_type: Literal["SCR", "SNCR"] | None = Field(None, description="ammonia: denitration unit")
+    operator: str | None = Field(None, description="the unit or enterprise that runs the station")
+
+    def tags(self) -> dict[str, str]:
+        """InfluxDB tags besides the station id: what dashboards group and filter by."""
+        tags = {"district": self.district}
+        if self.zone:
+            tags["zone"] = self.zone.value
+        if self.unit_type:
+            tags["unit_type"] = self.unit_type
+        return tags
+
+
+class StationCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stations: list[Station]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> StationCatalogue:
+        seen: set[str] = set()
+        for station in self.stations:
+            if station.id in seen:
+                raise ValueError(f"station id {station.id!r} appears twice; ids must be unique")
+            seen.add(station.id)
+        return self
+
+    def by_id(self) -> dict[str, Station]:
+        return {station.id: station for station in self.stations}
+
+
+def load_stations(path: Path) -> dict[str, Station]:
+    return load_yaml(path, StationCatalogue).by_id()

@@ -1,0 +1,1 @@
+"""Notifications to the responsible units (issue #5)."""

@@ -1,0 +1,1 @@
+"""Simulated stations for demos, tests and replays."""

@@ -1,0 +1,72 @@
+"""Publish readings over MQTT as stations do: QoS 1, with a bounded window of unacked messages.
+
+paho refuses new QoS 1 messages after ~65,535 unacked ones, so a fast publisher must keep
+its own window; this one blocks until the broker has acked enough of the earlier messages.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from ingest.contract import Reading, topic_for
+from ingest.mqtt import make_client
+from ingest.settings import MqttSettings
+
+
+def station_payload(reading: Reading) -> bytes:
+    """The payload a station sends: epoch-millisecond time, values and non-normal flags."""
+    body: dict[str, Any] = {"station": reading.station, "ts": reading.epoch_ms, "values": reading.values}
+    if reading.flags:
+        body["flags"] = {metric: flag.value for metric, flag in reading.flags.items()}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+class WindowedPublisher:
+    def __init__(self, settings: MqttSettings, client_id: str, window: int = 1000) -> None:
+        self._window = threading.BoundedSemaphore(window)
+        self._size = window
+        self._client = make_client(settings, client_id)
+        self._client.on_publish = self._on_publish
+        self._client.connect(settings.mqtt_host, settings.mqtt_port, settings.mqtt_keepalive)
+        self._client.loop_start()
+
+    def _on_publish(self, *_: Any) -> None:
+        self._window.release()
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self._window.acquire()
+        info = self._client.publish(topic, payload, qos=1)
+        if info.rc not in {mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN}:
+            self._window.release()
+            raise RuntimeError(f"paho refused to publish on {topic}: {mqtt.error_string(info.rc)}")
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Wait until the broker acked everything, then disconnect."""
+        for _ in range(self._size):
+            if not self._window.acquire(timeout=timeout):
+                raise TimeoutError(f"the broker did not ack all messages within {timeout} s")
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def publish_readings(
+    settings: MqttSettings,
+    readings: Iterable[Reading],
+    client_id: str = "envalert-simulator",
+    on_sent: Callable[[int], None] = lambda _: None,
+) -> int:
+    publisher = WindowedPublisher(settings, client_id)
+    sent = 0
+    try:
+        for reading in readings:
+            publisher.publish(topic_for(reading.kind, reading.station), station_payload(reading))
+            sent += 1
+            on_sent(sent)
+    finally:
+        publisher.close()
+    return sent

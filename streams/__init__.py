@@ -1,0 +1,1 @@
+"""The Faust worker and the local stack."""

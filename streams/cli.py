@@ -1,0 +1,157 @@
+"""The ``envalert`` command: the local stack, the pipeline's processes, and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from ingest.config_files import ConfigError
+from ingest.settings import BridgeSettings
+from streams.settings import WorkerSettings
+from streams.stack import ManagedService, StackError, local_stack
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def _stack(folder: Path) -> list[ManagedService]:
+    bridge, worker = BridgeSettings(), WorkerSettings()
+    kafka_port = int(bridge.kafka_bootstrap.rsplit(":", 1)[1])
+    influx_port = urlsplit(worker.influx_url).port or 8086
+    return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port)
+
+
+STACK_DIR = click.option(
+    "--dir", "folder", type=click.Path(path_type=Path), default=Path(".envalert/stack"),
+    envvar="ENVALERT_STACK_DIR", show_default=True, help="where the services keep config, data and logs",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """envalert: real-time alerts for Zhengzhou's environmental monitoring stations.
+
+    Settings come from ENVALERT_* environment variables (see README.md).
+    """
+
+
+@main.group()
+def stack() -> None:
+    """The local stack without Docker: mosquitto, Tansu (Kafka protocol) and influxd."""
+
+
+@stack.command("up")
+@STACK_DIR
+def stack_up(folder: Path) -> None:
+    """Install what is missing, start each service on its own port, wait until healthy."""
+    try:
+        for service in _stack(folder):
+            click.echo(f"starting {service.spec.name} …")
+            service.start()
+            click.echo(f"  {service.status()}")
+    except StackError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@stack.command("down")
+@STACK_DIR
+def stack_down(folder: Path) -> None:
+    """Stop the services cleanly (SIGTERM, then SIGKILL after 15 s)."""
+    for service in reversed(_stack(folder)):
+        service.stop()
+        click.echo(service.status())
+
+
+@stack.command("status")
+@STACK_DIR
+def stack_status(folder: Path) -> None:
+    """Show each service, its pid and address; exit 1 unless all are healthy."""
+    services = _stack(folder)
+    for service in services:
+        click.echo(service.status())
+    if not all(service.pid and service.spec.healthy() for service in services):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("-l", "--loglevel", default="info", show_default=True)
+def bridge(loglevel: str) -> None:
+    """Run the MQTT → Kafka bridge until SIGINT or SIGTERM."""
+    from ingest.bridge import serve
+
+    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(BridgeSettings(), stop)
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.option("-l", "--loglevel", default="info", show_default=True)
+def worker(loglevel: str) -> None:
+    """Run the Faust worker: Kafka ``readings`` → InfluxDB."""
+    try:
+        import streams.agents  # noqa: F401  (registers the agents on the app)
+        from streams.app import app
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    settings = WorkerSettings()
+    port = str(settings.worker_web_port)
+    sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, "--web-port", port]
+    app.main()
+
+
+def pipeline_processes(log_dir: Path) -> list[subprocess.Popen[bytes]]:
+    """Start the bridge and the worker as child processes, their output in ``log_dir``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children = []
+    for name in ("bridge", "worker"):
+        with (log_dir / f"{name}.log").open("ab") as log:
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "streams.cli", name], stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+    return children
+
+
+def stop_processes(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@main.command()
+def run() -> None:
+    """Run the bridge and the worker together in the foreground (Ctrl-C stops both)."""
+    children = [
+        subprocess.Popen([sys.executable, "-m", "streams.cli", name]) for name in ("bridge", "worker")
+    ]
+    try:
+        while all(child.poll() is None for child in children):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                children[0].wait(timeout=1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_processes(children)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Writing line protocol to InfluxDB over the v2 API (influxdb-client) or the v1 ``/write`` API.
+
+Both writers sort failures into two kinds: the server is away or misconfigured
+(``InfluxUnavailableError``: wait and retry, nothing is lost), or it refused the data itself
+(``InfluxRefusedError``: retrying cannot help, the caller isolates the bad points).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import aiohttp
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+from influxdb_client.rest import ApiException
+
+from ingest.contract import Reading
+from ingest.stations import Station
+from streams.settings import WorkerSettings
+
+#: Statuses that mean the data itself is wrong (bad line, field type conflict, too large).
+REFUSED_STATUSES = {400, 413, 422}
+
+
+class InfluxUnavailableError(Exception):
+    """InfluxDB cannot take writes now: down, overloaded, or not set up as configured."""
+
+
+class InfluxRefusedError(Exception):
+    """InfluxDB refused the points themselves."""
+
+
+def reading_line(reading: Reading, station: Station | None) -> str:
+    """One reading as one line: measurement = kind, fields = metrics and their flags."""
+    point = Point(reading.kind.value).tag("station", reading.station)
+    for tag, tag_value in (station.tags() if station else {}).items():
+        point.tag(tag, tag_value)
+    for metric, value in reading.values.items():
+        point.field(metric, float(value))
+        point.field(f"{metric}_flag", reading.flag(metric).value)
+    return str(point.time(reading.ts, WritePrecision.NS).to_line_protocol())
+
+
+def _classify(status: int, detail: str, where: str) -> Exception:
+    if status in REFUSED_STATUSES:
+        return InfluxRefusedError(f"{where} refused the points ({status}): {detail}")
+    return InfluxUnavailableError(f"{where} answered {status}: {detail}")
+
+
+class InfluxWriter(Protocol):
+    address: str
+
+    async def prepare(self) -> None:
+        """Make sure the target database or bucket can be written to."""
+
+    async def write(self, lines: list[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class V1Writer:
+    """InfluxDB ≤ 1.7: ``POST /write?db=…&precision=ns``, as Telegraf's influxdb output does."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.address = f"{settings.influx_url} (v1, database {settings.influx_database})"
+        self._base = settings.influx_url.rstrip("/")
+        self._database = settings.influx_database
+        auth = None
+        if settings.influx_username:
+            password = settings.influx_password.get_secret_value() if settings.influx_password else ""
+            auth = aiohttp.BasicAuth(settings.influx_username, password)
+        self._session = aiohttp.ClientSession(
+            auth=auth, timeout=aiohttp.ClientTimeout(total=settings.influx_timeout_seconds)
+        )
+
+    async def _post(self, path: str, params: dict[str, str], body: bytes | None = None) -> None:
+        try:
+            async with self._session.post(self._base + path, params=params, data=body) as response:
+                if response.status >= 300:
+                    raise _classify(response.status, (await response.text())[:500], self.address)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise InfluxUnavailableError(f"{self.address}: {error!r}") from error
+
+    async def prepare(self) -> None:
+        await self._post("/query", {"q": f'CREATE DATABASE "{self._database}"'})
+
+    async def write(self, lines: list[str]) -> None:
+        body = "\n".join(lines).encode()
+        await self._post("/write", {"db": self._database, "precision": "ns"}, body)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+class V2Writer:
+    """InfluxDB 2.x, 3.x and 1.8+ through influxdb-client's async write API."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.address = f"{settings.influx_url} (v2, bucket {settings.influx_bucket})"
+        self._bucket = settings.influx_bucket
+        token = settings.influx_token.get_secret_value() if settings.influx_token else ""
+        self._client = InfluxDBClientAsync(
+            url=settings.influx_url,
+            token=token,
+            org=settings.influx_org,
+            timeout=int(settings.influx_timeout_seconds * 1000),
+        )
+        self._api = self._client.write_api()
+
+    async def prepare(self) -> None:
+        """The bucket is provisioned with the server (docker-compose.yml does it)."""
+
+    async def write(self, lines: list[str]) -> None:
+        try:
+            await self._api.write(self._bucket, record=lines)  # nanosecond precision by default
+        except ApiException as error:
+            raise _classify(error.status or 0, str(error)[:500], self.address) from error
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise InfluxUnavailableError(f"{self.address}: {error!r}") from error
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def make_writer(settings: WorkerSettings) -> InfluxWriter:
+    return V2Writer(settings) if settings.influx_api == "v2" else V1Writer(settings)

@@ -1,0 +1,32 @@
+"""Settings of the Faust worker: Kafka (shared with the bridge), InfluxDB, batching."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from ingest.settings import KafkaSettings
+
+DEFAULT_STATIONS = Path(str(files("simulators") / "stations.yaml"))
+
+
+class WorkerSettings(KafkaSettings):
+    #: v2: influxdb-client to /api/v2/write (InfluxDB 2.x, 3.x and 1.8+); v1: /write (≤ 1.7).
+    influx_api: Literal["v1", "v2"] = "v1"
+    influx_url: str = "http://localhost:18086"
+    influx_org: str = "envalert"
+    influx_bucket: str = "envalert"
+    influx_token: SecretStr | None = None
+    influx_database: str = Field("envalert", description="v1 API: database name")
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_timeout_seconds: float = 10.0
+    write_batch_size: int = Field(5000, ge=1, description="readings per InfluxDB write, at most")
+    write_batch_seconds: float = Field(1.0, gt=0, description="longest wait to fill a batch")
+    write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap while InfluxDB is away")
+    stations_file: Path = DEFAULT_STATIONS
+    worker_web_port: int = 6066
+    worker_data_dir: Path = Path(".envalert/worker")

