@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from faust.streams import Stream
 from faust.types import EventT, StreamT
@@ -60,7 +61,9 @@ async def store_readings(stream: StreamT[bytes]) -> None:
 
     try:
         # take_events exists on every Stream but is missing from faust's StreamT protocol.
-        batches = cast(Stream[bytes], stream).take_events(settings.write_batch_size, within=settings.write_batch_seconds)
+        batches = cast(Stream[bytes], stream).take_events(
+            settings.write_batch_size, within=settings.write_batch_seconds
+        )
         async for events in batches:
             # take_events acks a batch even when this body is interrupted: hold each message
             # with one more reference, released only after InfluxDB has it.
