@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -59,11 +60,16 @@ def publish_readings(
     readings: Iterable[Reading],
     client_id: str = "envalert-simulator",
     on_sent: Callable[[int], None] = lambda _: None,
+    rate: float | None = None,
 ) -> int:
+    """Publish every reading and wait for the broker's acks; ``rate`` paces it (messages/s)."""
     publisher = WindowedPublisher(settings, client_id)
     sent = 0
+    started = time.monotonic()
     try:
         for reading in readings:
+            if rate:
+                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
             publisher.publish(topic_for(reading.kind, reading.station), station_payload(reading))
             sent += 1
             on_sent(sent)

@@ -1,0 +1,133 @@
+"""The bridge on real services: bad input to the dead-letter topic, credentials and TLS."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ingest.contract import Reading, topic_for
+from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
+from simulators.publisher import WindowedPublisher, publish_readings, station_payload
+from streams.stack import ManagedService, Mosquitto, free_port
+from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.streams.test_pipeline import assert_all_stored, fleet, readings
+
+pytestmark = pytest.mark.integration
+
+
+def bad_messages(now: datetime) -> list[tuple[str, bytes, RejectReason]]:
+    """One message per reason a station's message can be refused once it reaches the bridge."""
+
+    def body(ts: object = None, **changes: object) -> bytes:
+        stamp = now.isoformat() if ts is None else ts
+        message = {"station": "T-000", "ts": stamp, "values": {"pm25": 50.0}, **changes}
+        return json.dumps(message, ensure_ascii=False).encode()
+
+    air = "env/v1/air/T-000"
+    return [
+        (air, b"x" * (MAX_PAYLOAD_BYTES + 1), RejectReason.TOO_LARGE),
+        ("env/v1/air/", body(), RejectReason.BAD_TOPIC),
+        ("env/v1/rain/T-000", body(), RejectReason.UNKNOWN_KIND),
+        (air, b'{"station": "\xff\xfe"}', RejectReason.NOT_UTF8),
+        (air, b"PM2.5=75;PM10=120", RejectReason.NOT_JSON),
+        (air, body(values={"pm25": "75"}), RejectReason.WRONG_TYPE),
+        (air, body(ts="yesterday"), RejectReason.BAD_TIMESTAMP),
+        ("env/v1/air/T-001", body(), RejectReason.STATION_MISMATCH),
+        (air, body(values={}), RejectReason.NO_VALUES),
+        (air, body(values={"nh3": 2.0}), RejectReason.UNKNOWN_METRIC),
+        (air, b'{"station": "T-000", "ts": 1795852740123, "values": {"pm25": NaN}}', RejectReason.NOT_FINITE),
+        (air, body(values={"pm25": 99999.0}), RejectReason.OUT_OF_RANGE),
+        (air, body(ts=(now + timedelta(hours=2)).isoformat()), RejectReason.IN_FUTURE),
+        (air, body(ts=0), RejectReason.TOO_OLD),
+    ]
+
+
+def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_on(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    stations = fleet(20)
+    pipeline = pipeline_factory(stations)
+    pipeline.start("worker")
+    pipeline.start("bridge")
+    good = readings(stations, per_station=50)
+    bad = bad_messages(datetime.now(UTC)) * 3
+    assert {reason for *_, reason in bad} == set(RejectReason)
+
+    mixed = [(topic_for(r.kind, r.station), station_payload(r)) for r in good]
+    mixed += [(topic, payload) for topic, payload, _ in bad]
+    random.Random(3).shuffle(mixed)
+    publisher = WindowedPublisher(services.mqtt_settings(), "mixed-station")
+    for topic, payload in mixed:
+        publisher.publish(topic, payload)
+    publisher.close()
+
+    def rejected() -> list[dict[str, str]]:
+        return [json.loads(value or b"") for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")]
+
+    records = wait_until(lambda: (found := rejected()) and len(found) >= len(bad) and found, 60,
+                         f"{len(bad)} records on readings.rejected")
+    assert Counter(record["reason"] for record in records) == Counter(reason.value for *_, reason in bad)
+    sent = Counter((topic, payload) for topic, payload, _ in bad)
+    kept = Counter((record["topic"], base64.b64decode(record["payload_base64"])) for record in records)
+    assert kept == sent, "the dead-letter records must keep each topic and payload byte for byte"
+    assert all(record["detail"] and record["source"].startswith("bridge:") for record in records)
+
+    wait_until(lambda: len(services.points()) >= len(good), 60, "every good reading in InfluxDB")
+    assert_all_stored(services, good, stations)
+    wait_until(lambda: "rejected=42" in pipeline.log("bridge").read_text(), 20,
+               "the bridge's count of rejections in its log")
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[tuple[ManagedService, Path]]:
+    """A second mosquitto that wants TLS and a password, with a certificate made for localhost."""
+    cert, key = tmp_path / "broker.crt", tmp_path / "broker.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    spec = Mosquitto(free_port(), passwords={"bridge": "b-secret", "T-000": "s-secret"},
+                     tls_port=free_port(), tls_cert=cert, tls_key=key)
+    broker = ManagedService(spec, tmp_path / "secured")
+    broker.start()
+    yield broker, cert
+    broker.stop()
+
+
+def test_the_bridge_uses_tls_and_a_password_and_is_refused_a_wrong_one(
+    services: Services,
+    pipeline_factory: Callable[..., Pipeline],
+    secured_broker: tuple[ManagedService, Path],
+) -> None:
+    broker, ca = secured_broker
+    tls = {"mqtt_tls": True, "mqtt_ca_file": ca, "mqtt_port": broker.spec.tls_port}  # type: ignore[attr-defined]
+    stations = fleet(1)
+    secured_env = {f"ENVALERT_{key.upper()}": str(value) for key, value in tls.items()}
+    wrong = pipeline_factory(stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="guess",
+                             **secured_env)
+    wrong.folder = wrong.folder.with_name("wrong")
+    process = wrong.launch("bridge")
+    wait_until(lambda: "refused the bridge: Not authorized" in wrong.log("bridge").read_text(), 30,
+               "the broker refusing a wrong password")
+    assert process.poll() is None, "a refused login must not crash the bridge"
+    assert "subscribed to" not in wrong.log("bridge").read_text()
+    wrong.stop()
+
+    pipeline = pipeline_factory(stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="b-secret",
+                                **secured_env)
+    pipeline.start("worker")
+    pipeline.start("bridge")
+    sent: list[Reading] = readings(stations, per_station=5)
+    station = services.mqtt_settings(mqtt_username="T-000", mqtt_password="s-secret", **tls)
+    publish_readings(station, sent, client_id="T-000")
+    wait_until(lambda: len(services.points()) >= len(sent), 60, "the readings sent over TLS")
+    assert_all_stored(services, sent, stations)

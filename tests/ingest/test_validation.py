@@ -1,0 +1,113 @@
+"""The reading contract: one valid example of every kind, one test per rejection reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason, Rejection, parse_reading
+
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+MAX_FUTURE = timedelta(minutes=5)
+
+VALID: dict[Kind, dict[str, Any]] = {
+    Kind.AIR: {"pm25": 75.5, "pm10": 120, "so2": 8, "no2": 41.2, "co": 0.9, "o3": 160},
+    Kind.NOISE: {"laeq": 52.3, "lmax": 68.0},
+    Kind.GROUNDWATER: {"level": 62.41, "depth": 38.6},
+    Kind.VOCS: {"nmhc": 1.8, "tvoc": 2.4},
+    Kind.AMMONIA: {"nh3": 2.1},
+}
+
+
+def parse(topic: str, body: Any) -> Reading | Rejection:
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return parse_reading(topic, payload, NOW, MAX_FUTURE)
+
+
+def message(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"station": "ZZ-1", "ts": "2026-11-28T15:59:00+08:00", "values": {"pm25": 80.0}}
+    body.update(changes)
+    return body
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_a_valid_reading_of_every_kind(kind: Kind) -> None:
+    flags = {metric: "N" for metric in VALID[kind]}
+    reading = parse(f"env/v1/{kind.value}/ZZ-1", message(values=VALID[kind], flags=flags))
+    assert isinstance(reading, Reading), reading
+    assert reading.kind is kind
+    assert reading.values == {metric: float(value) for metric, value in VALID[kind].items()}
+    assert reading.ts == datetime(2026, 11, 28, 7, 59, tzinfo=UTC)
+
+
+def test_epoch_milliseconds_and_utc_offsets_give_the_same_instant() -> None:
+    by_epoch = parse("env/v1/air/ZZ-1", message(ts=1795852740123))
+    by_text = parse("env/v1/air/ZZ-1", message(ts="2026-11-28T07:59:00.123Z"))
+    assert isinstance(by_epoch, Reading) and isinstance(by_text, Reading)
+    assert by_epoch.ts == by_text.ts
+    assert by_epoch.epoch_ms == 1795852740123
+
+
+def test_a_naive_timestamp_is_china_standard_time() -> None:
+    reading = parse("env/v1/air/ZZ-1", message(ts="2026-11-28T15:59:00"))
+    assert isinstance(reading, Reading)
+    assert reading.ts.utcoffset() == timedelta(hours=8)
+    assert reading.ts == datetime(2026, 11, 28, 15, 59, tzinfo=CHINA_STANDARD_TIME)
+
+
+def test_flags_default_to_normal_and_keep_what_was_sent() -> None:
+    reading = parse("env/v1/air/ZZ-1", message(values={"pm25": 80, "o3": 30}, flags={"o3": "C"}))
+    assert isinstance(reading, Reading)
+    assert reading.flag("pm25") is Flag.NORMAL
+    assert reading.flag("o3") is Flag.CALIBRATION
+
+
+REJECTIONS: list[tuple[RejectReason, str, Any, str]] = [
+    (RejectReason.TOO_LARGE, "env/v1/air/ZZ-1", b"x" * (MAX_PAYLOAD_BYTES + 1), "bytes"),
+    (RejectReason.BAD_TOPIC, "sensors/air/ZZ-1", message(), "env/v1/{kind}/{station_id}"),
+    (RejectReason.UNKNOWN_KIND, "env/v1/rain/ZZ-1", message(), "'rain'"),
+    (RejectReason.NOT_UTF8, "env/v1/air/ZZ-1", b'{"station": "\xff"}', "UTF-8"),
+    (RejectReason.NOT_JSON, "env/v1/air/ZZ-1", b"pm25=75", "JSON"),
+    (RejectReason.WRONG_TYPE, "env/v1/air/ZZ-1", message(values={"pm25": "75"}), "values.pm25"),
+    (RejectReason.WRONG_TYPE, "env/v1/air/ZZ-1", message(values={"pm25": True}), "values.pm25"),
+    (RejectReason.WRONG_TYPE, "env/v1/air/ZZ-1", [1, 2], "object"),
+    (RejectReason.WRONG_TYPE, "env/v1/air/ZZ-1", message(flags={"pm25": "Q"}), "flags.pm25"),
+    (RejectReason.WRONG_TYPE, "env/v1/air/ZZ-1", message(extra=1), "extra"),
+    (RejectReason.BAD_TIMESTAMP, "env/v1/air/ZZ-1", message(ts="yesterday"), "RFC 3339"),
+    (RejectReason.BAD_TIMESTAMP, "env/v1/air/ZZ-1", message(ts="2026-13-01T00:00:00"), "month"),
+    (RejectReason.BAD_TIMESTAMP, "env/v1/air/ZZ-1", message(ts=10**30), "out of range"),
+    (RejectReason.STATION_MISMATCH, "env/v1/air/ZZ-2", message(), "'ZZ-1' but the topic is for 'ZZ-2'"),
+    (RejectReason.NO_VALUES, "env/v1/air/ZZ-1", message(values={}), "at least one"),
+    (RejectReason.UNKNOWN_METRIC, "env/v1/air/ZZ-1", message(values={"nh3": 1.0}), "values.nh3"),
+    (RejectReason.UNKNOWN_METRIC, "env/v1/air/ZZ-1", message(flags={"laeq": "N"}), "flags.laeq"),
+    (RejectReason.NOT_FINITE, "env/v1/air/ZZ-1", b'{"station":"ZZ-1","ts":0,"values":{"pm25":NaN}}', "finite"),
+    (RejectReason.NOT_FINITE, "env/v1/air/ZZ-1", b'{"station":"ZZ-1","ts":0,"values":{"pm25":1e999}}', "finite"),
+    (RejectReason.OUT_OF_RANGE, "env/v1/air/ZZ-1", message(values={"pm25": -3}), "0–2000 µg/m³"),
+    (RejectReason.OUT_OF_RANGE, "env/v1/noise/ZZ-1", message(values={"laeq": 190}), "values.laeq"),
+    (RejectReason.IN_FUTURE, "env/v1/air/ZZ-1", message(ts="2026-11-28T08:06:00Z"), "360 s ahead"),
+    (RejectReason.TOO_OLD, "env/v1/air/ZZ-1", message(ts=0), "clock is not set"),
+]
+
+
+@pytest.mark.parametrize(
+    ("reason", "topic", "body", "explains"), REJECTIONS, ids=[f"{r[0].value}-{i}" for i, r in enumerate(REJECTIONS)]
+)
+def test_each_bad_message_is_rejected_with_its_reason(
+    reason: RejectReason, topic: str, body: Any, explains: str
+) -> None:
+    outcome = parse(topic, body)
+    assert isinstance(outcome, Rejection), outcome
+    assert outcome.reason is reason, outcome.detail
+    assert explains in outcome.detail
+
+
+def test_every_reason_has_a_test() -> None:
+    assert {case[0] for case in REJECTIONS} == set(RejectReason)
+
+
+def test_a_clock_lead_within_the_allowance_is_accepted() -> None:
+    assert isinstance(parse("env/v1/air/ZZ-1", message(ts="2026-11-28T08:04:59Z")), Reading)

@@ -1,0 +1,218 @@
+"""End to end on real services: MQTT → bridge → Kafka → Faust worker → InfluxDB."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ingest.contract import METRICS, Flag, Kind, Reading
+from simulators.publisher import publish_readings
+from tests.conftest import Pipeline, Services, kafka_records, wait_until
+
+pytestmark = pytest.mark.integration
+
+DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区", "郑东新区", "上街区", "新郑市", "荥阳市", "巩义市"]
+START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+
+
+def fleet(size: int) -> dict[str, dict[str, Any]]:
+    kinds = list(Kind)
+    return {
+        f"T-{index:03d}": {
+            "kind": kinds[index % len(kinds)].value,
+            "name": f"测试站 {index}",
+            "district": DISTRICTS[index % len(DISTRICTS)],
+        }
+        for index in range(size)
+    }
+
+
+def readings(stations: dict[str, dict[str, Any]], per_station: int, seed: int = 7) -> list[Reading]:
+    """Distinct, exactly representable values; every tenth reading carries a non-normal flag."""
+    rng = random.Random(seed)
+    made = []
+    for step in range(per_station):
+        for station, attrs in stations.items():
+            kind = Kind(attrs["kind"])
+            values = {
+                metric: round(rng.uniform(spec.low, min(spec.high, spec.low + 500)), 3)
+                for metric, spec in METRICS[kind].items()
+            }
+            flags = {next(iter(values)): Flag.CALIBRATION} if step % 10 == 0 else {}
+            ts = START + timedelta(minutes=step, milliseconds=rng.randrange(1000))
+            made.append(Reading(station=station, kind=kind, ts=ts, values=values, flags=flags))
+    return made
+
+
+def expected_row(reading: Reading, district: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "measurement": reading.kind.value,
+        "time": reading.epoch_ms * 1_000_000,
+        "station": reading.station,
+        "district": district,
+    }
+    for metric, value in reading.values.items():
+        row[metric] = value
+        row[f"{metric}_flag"] = reading.flag(metric).value
+    return row
+
+
+def stored_rows(services: Services) -> dict[tuple[str, int], dict[str, Any]]:
+    return {
+        (row["station"], row["time"]): {key: value for key, value in row.items() if value is not None}
+        for row in services.points()
+    }
+
+
+def assert_all_stored(services: Services, sent: list[Reading], stations: dict[str, dict[str, Any]]) -> None:
+    stored = stored_rows(services)
+    expected = {
+        (reading.station, reading.epoch_ms * 1_000_000): expected_row(
+            reading, stations[reading.station]["district"]
+        )
+        for reading in sent
+    }
+    missing = expected.keys() - stored.keys()
+    assert not missing, f"{len(missing)} readings missing, e.g. {sorted(missing)[:3]}"
+    wrong = [key for key, row in expected.items() if stored[key] != row]
+    assert not wrong, f"{len(wrong)} stored differently, e.g. {stored[wrong[0]]} != {expected[wrong[0]]}"
+    assert len(stored) == len(expected), "InfluxDB holds readings that were never sent"
+
+
+def test_ten_thousand_readings_from_fifty_stations_arrive_exactly(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    stations = fleet(50)
+    pipeline = pipeline_factory(stations)
+    pipeline.start("worker")
+    pipeline.start("bridge")
+    sent = readings(stations, per_station=200)
+    assert len(sent) == 10_000
+
+    publish_readings(services.mqtt_settings(), sent)
+
+    wait_until(lambda: len(services.points()) >= len(sent), 120, "10,000 points in InfluxDB")
+    assert_all_stored(services, sent, stations)
+
+
+class BackgroundPublisher:
+    """Publishes a paced stream in a thread, so faults can strike while it flows."""
+
+    def __init__(self, services: Services, sent: list[Reading], rate: float) -> None:
+        self.published = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(services, sent, rate), daemon=True)
+        self._thread.start()
+
+    def _run(self, services: Services, sent: list[Reading], rate: float) -> None:
+        try:
+            publish_readings(services.mqtt_settings(), sent, on_sent=self._count, rate=rate)
+        except BaseException as error:
+            self.error = error
+            raise
+
+    def _count(self, sent: int) -> None:
+        self.published = sent
+
+    def join(self) -> None:
+        self._thread.join(timeout=180)
+        assert not self._thread.is_alive(), "the publisher did not finish"
+        assert self.error is None, self.error
+
+
+@pytest.fixture
+def faulty_run(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> Iterator[tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher]]:
+    """The pipeline running, 6,000 readings from 30 stations being published at 400/s."""
+    stations = fleet(30)
+    pipeline = pipeline_factory(stations)
+    pipeline.start("worker")
+    pipeline.start("bridge")
+    sent = readings(stations, per_station=200)
+    yield pipeline, sent, stations, BackgroundPublisher(services, sent, rate=400)
+
+
+def recover_and_check(
+    services: Services,
+    sent: list[Reading],
+    stations: dict[str, dict[str, Any]],
+    publisher: BackgroundPublisher,
+    since: float,
+) -> None:
+    publisher.join()
+    wait_until(lambda: len(services.points()) >= len(sent), 120, f"all {len(sent)} points after the fault")
+    recovery = time.monotonic() - since
+    in_kafka = kafka_records(services.kafka_bootstrap, "readings")
+    print(f"\nrecovered: {len(sent)} readings sent, {len(services.points())} stored, "
+          f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB), "
+          f"{recovery:.1f} s from the fault to the last one stored")
+    assert_all_stored(services, sent, stations)
+
+
+def test_worker_killed_mid_stream_loses_nothing(
+    services: Services,
+    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
+) -> None:
+    pipeline, sent, stations, publisher = faulty_run
+    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
+    pipeline.kill("worker")
+    since = time.monotonic()
+    stored_at_kill = len(services.points())
+    pipeline.start("worker")
+    assert stored_at_kill < len(sent), "the fault struck after the stream ended"
+    recover_and_check(services, sent, stations, publisher, since)
+
+
+def test_bridge_killed_mid_stream_loses_nothing(
+    services: Services,
+    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
+) -> None:
+    pipeline, sent, stations, publisher = faulty_run
+    wait_until(lambda: publisher.published > 1500, 60, "the stream flowing")
+    pipeline.kill("bridge")
+    since = time.monotonic()
+    assert publisher.published < len(sent), "the fault struck after the stream ended"
+    pipeline.start("bridge")
+    recover_and_check(services, sent, stations, publisher, since)
+
+
+def test_influxdb_down_for_twenty_seconds_loses_nothing(
+    services: Services,
+    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
+) -> None:
+    pipeline, sent, stations, publisher = faulty_run
+    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
+    services.influxd.stop()
+    down_at = time.monotonic()
+    wait_until(lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(), 30,
+               "the worker noticing the outage")
+    assert publisher.published < len(sent), "the fault struck after the stream ended"
+    wait_until(lambda: time.monotonic() - down_at >= 20, 25, "20 s of outage", poll=0.5)
+    services.influxd.start()
+    recover_and_check(services, sent, stations, publisher, down_at)
+    assert "InfluxDB is back" in pipeline.log("worker").read_text()
+
+
+def test_worker_killed_while_influxdb_is_down_loses_nothing(
+    services: Services,
+    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
+) -> None:
+    """Offsets must not advance past readings that InfluxDB never took."""
+    pipeline, sent, stations, publisher = faulty_run
+    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
+    services.influxd.stop()
+    since = time.monotonic()
+    wait_until(lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(), 30,
+               "the worker noticing the outage")
+    wait_until(lambda: publisher.published > 3000, 30, "readings piling up during the outage")
+    pipeline.kill("worker")
+    services.influxd.start()
+    pipeline.start("worker")
+    recover_and_check(services, sent, stations, publisher, since)
