@@ -87,8 +87,10 @@ class Bridge:
         client.subscribe(self._subscription, options=SubscribeOptions(qos=1))
         log.info(
             "connected to %s as %s (session %s), subscribed to %s",
-            broker_address(self.settings), self.settings.mqtt_client_id,
-            "resumed" if flags.session_present else "new", self._subscription,
+            broker_address(self.settings),
+            self.settings.mqtt_client_id,
+            "resumed" if flags.session_present else "new",
+            self._subscription,
         )
         self._loop.call_soon_threadsafe(self.connected.set)
 
@@ -142,8 +144,12 @@ class Bridge:
         self.stats.rejected[rejection.reason.value] += 1
         log.info("rejected %s: %s: %s", delivery.topic, rejection.reason.value, rejection.detail)
         record = rejected_record(
-            delivery.topic, delivery.payload, reason=rejection.reason.value, detail=rejection.detail,
-            received_at=now, source=f"bridge:{self.settings.mqtt_client_id}",
+            delivery.topic,
+            delivery.payload,
+            reason=rejection.reason.value,
+            detail=rejection.detail,
+            received_at=now,
+            source=f"bridge:{self.settings.mqtt_client_id}",
         )
         await send_until_acked(
             self._producer,

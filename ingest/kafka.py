@@ -7,7 +7,7 @@ import base64
 import logging
 from datetime import datetime
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
@@ -63,7 +63,9 @@ async def send_until_acked(
         except KafkaError as error:
             log.warning(
                 "Kafka did not accept a record for %s (%s); retrying in %.1f s",
-                topic, error, backoff,
+                topic,
+                error,
+                backoff,
             )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
@@ -76,12 +78,34 @@ def rejected_record(
         text: str | None = payload.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    return RejectedMessage(
-        topic=topic,
-        reason=reason,
-        detail=detail,
-        payload_base64=base64.b64encode(payload).decode("ascii"),
-        payload_text=text,
-        received_at=received_at,
-        source=source,
-    ).model_dump_json().encode()
+    return (
+        RejectedMessage(
+            topic=topic,
+            reason=reason,
+            detail=detail,
+            payload_base64=base64.b64encode(payload).decode("ascii"),
+            payload_text=text,
+            received_at=received_at,
+            source=source,
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of a topic as (key, value), from the beginning to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[tuple[bytes | None, bytes | None]] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            records += [(record.key, record.value) for part in batch.values() for record in part]
+        return records
+    finally:
+        await consumer.stop()

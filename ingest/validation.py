@@ -181,9 +181,7 @@ def _judge_time(ts: datetime, now: datetime, max_future: timedelta) -> Rejection
     return None
 
 
-def parse_reading(
-    topic: str, payload: bytes, now: datetime, max_future: timedelta
-) -> Reading | Rejection:
+def parse_reading(topic: str, payload: bytes, now: datetime, max_future: timedelta) -> Reading | Rejection:
     """Validate one message; ``now`` is the bridge's clock, used only for the future check."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejection(
@@ -210,6 +208,4 @@ def parse_reading(
     problem = _judge_values(kind, shape) or _judge_time(shape.ts, now, max_future)
     if problem:
         return problem
-    return Reading(
-        station=shape.station, kind=kind, ts=shape.ts, values=shape.values, flags=shape.flags
-    )
+    return Reading(station=shape.station, kind=kind, ts=shape.ts, values=shape.values, flags=shape.flags)

@@ -12,7 +12,12 @@ from ingest.stations import Station
 #: Typical Zhengzhou levels per metric: (mean, spread).
 TYPICAL: dict[Kind, dict[str, tuple[float, float]]] = {
     Kind.AIR: {
-        "pm25": (48, 15), "pm10": (85, 25), "so2": (9, 3), "no2": (38, 10), "co": (0.9, 0.2), "o3": (95, 30)
+        "pm25": (48, 15),
+        "pm10": (85, 25),
+        "so2": (9, 3),
+        "no2": (38, 10),
+        "co": (0.9, 0.2),
+        "o3": (95, 30),
     },
     Kind.NOISE: {"laeq": (56, 4), "lmax": (72, 6)},
     Kind.GROUNDWATER: {"level": (62.4, 0.05), "depth": (38.6, 0.05)},

@@ -26,9 +26,7 @@ stations: dict[str, Station] = load_stations(settings.stations_file)
 
 async def dead_letter(topic: str, payload: bytes, reason: str, detail: str) -> None:
     now = datetime.now(UTC)
-    record = rejected_record(
-        topic, payload, reason=reason, detail=detail, received_at=now, source=SOURCE
-    )
+    record = rejected_record(topic, payload, reason=reason, detail=detail, received_at=now, source=SOURCE)
     await rejected_topic.send(key=topic.encode(), value=record)
 
 

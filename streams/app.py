@@ -27,13 +27,10 @@ app = faust.App(
     topic_partitions=settings.topic_partitions,
     consumer_auto_offset_reset="earliest",
     web_port=settings.worker_web_port,
+    web_bind=settings.worker_web_bind,
     datadir=str(settings.worker_data_dir),
     **broker_overrides(settings),
 )
 
-readings_topic = app.topic(
-    settings.readings_topic, key_type=bytes, value_type=bytes, value_serializer="raw"
-)
-rejected_topic = app.topic(
-    settings.rejected_topic, key_type=bytes, value_type=bytes, value_serializer="raw"
-)
+readings_topic = app.topic(settings.readings_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+rejected_topic = app.topic(settings.rejected_topic, key_type=bytes, value_type=bytes, value_serializer="raw")

@@ -15,6 +15,7 @@ import click
 
 from ingest.config_files import ConfigError
 from ingest.settings import BridgeSettings
+from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, local_stack
 
@@ -29,8 +30,13 @@ def _stack(folder: Path) -> list[ManagedService]:
 
 
 STACK_DIR = click.option(
-    "--dir", "folder", type=click.Path(path_type=Path), default=Path(".envalert/stack"),
-    envvar="ENVALERT_STACK_DIR", show_default=True, help="where the services keep config, data and logs",
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=Path(".envalert/stack"),
+    envvar="ENVALERT_STACK_DIR",
+    show_default=True,
+    help="where the services keep config, data and logs",
 )
 
 
@@ -108,49 +114,44 @@ def worker(loglevel: str) -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     settings = WorkerSettings()
-    port = str(settings.worker_web_port)
-    sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, "--web-port", port]
+    web = ["--web-port", str(settings.worker_web_port), "--web-bind", settings.worker_web_bind]
+    sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, *web]
     app.main()
-
-
-def pipeline_processes(log_dir: Path) -> list[subprocess.Popen[bytes]]:
-    """Start the bridge and the worker as child processes, their output in ``log_dir``."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    children = []
-    for name in ("bridge", "worker"):
-        with (log_dir / f"{name}.log").open("ab") as log:
-            children.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "streams.cli", name], stdout=log, stderr=subprocess.STDOUT
-                )
-            )
-    return children
-
-
-def stop_processes(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 @main.command()
 def run() -> None:
-    """Run the bridge and the worker together in the foreground (Ctrl-C stops both)."""
-    children = [
-        subprocess.Popen([sys.executable, "-m", "streams.cli", name]) for name in ("bridge", "worker")
-    ]
+    """Run the bridge and the worker against the configured services until Ctrl-C."""
+    log_dir = Path(".envalert/logs")
+    children = [processes.launch(name, log_dir / f"{name}.log") for name in ("bridge", "worker")]
+    click.echo(f"bridge and worker started; logs in {log_dir}/. Ctrl-C stops both.")
     try:
         while all(child.poll() is None for child in children):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 children[0].wait(timeout=1)
+        click.echo("a pipeline process exited; stopping the other")
     except KeyboardInterrupt:
         pass
     finally:
-        stop_processes(children)
+        processes.stop(children)
+
+
+@main.command()
+@STACK_DIR
+@click.option("--readings", "per_station", default=30, show_default=True, help="readings per station")
+@click.option("--keep-running", is_flag=True, help="leave the local stack up afterwards")
+def demo(folder: Path, per_station: int, keep_running: bool) -> None:
+    """Start the local stack and the pipeline, publish a simulated burst, show what arrived."""
+    from streams.demo import run_demo
+
+    click.get_current_context().invoke(stack_up, folder=folder)
+    try:
+        run_demo(Path(".envalert/logs"), per_station)
+    finally:
+        if keep_running:
+            click.echo("\nthe stack keeps running: `envalert stack status`, `envalert stack down`")
+        else:
+            click.get_current_context().invoke(stack_down, folder=folder)
 
 
 if __name__ == "__main__":

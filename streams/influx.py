@@ -7,7 +7,10 @@ Both writers sort failures into two kinds: the server is away or misconfigured
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+import urllib.parse
+import urllib.request
+from typing import Any, Protocol
 
 import aiohttp
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
@@ -125,3 +128,20 @@ class V2Writer:
 
 def make_writer(settings: WorkerSettings) -> InfluxWriter:
     return V2Writer(settings) if settings.influx_api == "v2" else V1Writer(settings)
+
+
+def influxql(url: str, database: str, query: str) -> list[dict[str, Any]]:
+    """Rows of an InfluxQL query (v1 API) as dicts with their measurement; times in epoch ns."""
+    params = urllib.parse.urlencode({"db": database, "q": query, "epoch": "ns"})
+    with urllib.request.urlopen(f"{url.rstrip('/')}/query?{params}", timeout=10) as reply:
+        body = json.load(reply)
+    rows = []
+    for result in body["results"]:
+        if "error" in result:
+            raise ValueError(f"InfluxDB could not run {query!r}: {result['error']}")
+        for series in result.get("series", []):
+            for values in series["values"]:
+                row = dict(zip(series["columns"], values, strict=True))
+                row["measurement"] = series["name"]
+                rows.append(row)
+    return rows

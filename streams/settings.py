@@ -29,4 +29,6 @@ class WorkerSettings(KafkaSettings):
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap while InfluxDB is away")
     stations_file: Path = DEFAULT_STATIONS
     worker_web_port: int = 6066
+    #: 0.0.0.0 in a container, so that the board and /metrics can be reached from outside.
+    worker_web_bind: str = "127.0.0.1"
     worker_data_dir: Path = Path(".envalert/worker")

@@ -26,7 +26,7 @@ class RetryingSink:
         self.written = 0
 
     async def _until_available(self, action: Callable[[], Awaitable[None]], what: str) -> None:
-        backoff, attempt, since = 0.25, 0, time.monotonic()
+        backoff, attempt, since = min(0.25, self.max_backoff), 0, time.monotonic()
         while True:
             try:
                 await action()
@@ -34,7 +34,11 @@ class RetryingSink:
                 attempt += 1
                 log.warning(
                     "InfluxDB unavailable for %s (attempt %d, %.0f s so far): %s; retrying in %.1f s",
-                    what, attempt, time.monotonic() - since, error, backoff,
+                    what,
+                    attempt,
+                    time.monotonic() - since,
+                    error,
+                    backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
@@ -57,9 +61,7 @@ class RetryingSink:
             return
         lines = [line(item) for item in items]
         try:
-            await self._until_available(
-                lambda: self.writer.write(lines), f"a batch of {len(lines)} points"
-            )
+            await self._until_available(lambda: self.writer.write(lines), f"a batch of {len(lines)} points")
             self.written += len(lines)
         except InfluxRefusedError as error:
             if len(items) == 1:

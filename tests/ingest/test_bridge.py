@@ -70,10 +70,16 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
     publisher.close()
 
     def rejected() -> list[dict[str, str]]:
-        return [json.loads(value or b"") for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")]
+        return [
+            json.loads(value or b"")
+            for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")
+        ]
 
-    records = wait_until(lambda: (found := rejected()) and len(found) >= len(bad) and found, 60,
-                         f"{len(bad)} records on readings.rejected")
+    records = wait_until(
+        lambda: (found := rejected()) and len(found) >= len(bad) and found,
+        60,
+        f"{len(bad)} records on readings.rejected",
+    )
     assert Counter(record["reason"] for record in records) == Counter(reason.value for *_, reason in bad)
     sent = Counter((topic, payload) for topic, payload, _ in bad)
     kept = Counter((record["topic"], base64.b64decode(record["payload_base64"])) for record in records)
@@ -82,8 +88,11 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
 
     wait_until(lambda: len(services.points()) >= len(good), 60, "every good reading in InfluxDB")
     assert_all_stored(services, good, stations)
-    wait_until(lambda: "rejected=42" in pipeline.log("bridge").read_text(), 20,
-               "the bridge's count of rejections in its log")
+    wait_until(
+        lambda: "rejected=42" in pipeline.log("bridge").read_text(),
+        20,
+        "the bridge's count of rejections in its log",
+    )
 
 
 @pytest.fixture
@@ -91,12 +100,34 @@ def secured_broker(tmp_path: Path) -> Iterator[tuple[ManagedService, Path]]:
     """A second mosquitto that wants TLS and a password, with a certificate made for localhost."""
     cert, key = tmp_path / "broker.crt", tmp_path / "broker.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
-    spec = Mosquitto(free_port(), passwords={"bridge": "b-secret", "T-000": "s-secret"},
-                     tls_port=free_port(), tls_cert=cert, tls_key=key)
+    spec = Mosquitto(
+        free_port(),
+        passwords={"bridge": "b-secret", "T-000": "s-secret"},
+        tls_port=free_port(),
+        tls_cert=cert,
+        tls_key=key,
+    )
     broker = ManagedService(spec, tmp_path / "secured")
     broker.start()
     yield broker, cert
@@ -112,18 +143,23 @@ def test_the_bridge_uses_tls_and_a_password_and_is_refused_a_wrong_one(
     tls = {"mqtt_tls": True, "mqtt_ca_file": ca, "mqtt_port": broker.spec.tls_port}  # type: ignore[attr-defined]
     stations = fleet(1)
     secured_env = {f"ENVALERT_{key.upper()}": str(value) for key, value in tls.items()}
-    wrong = pipeline_factory(stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="guess",
-                             **secured_env)
+    wrong = pipeline_factory(
+        stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="guess", **secured_env
+    )
     wrong.folder = wrong.folder.with_name("wrong")
     process = wrong.launch("bridge")
-    wait_until(lambda: "refused the bridge: Not authorized" in wrong.log("bridge").read_text(), 30,
-               "the broker refusing a wrong password")
+    wait_until(
+        lambda: "refused the bridge: Not authorized" in wrong.log("bridge").read_text(),
+        30,
+        "the broker refusing a wrong password",
+    )
     assert process.poll() is None, "a refused login must not crash the bridge"
     assert "subscribed to" not in wrong.log("bridge").read_text()
     wrong.stop()
 
-    pipeline = pipeline_factory(stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="b-secret",
-                                **secured_env)
+    pipeline = pipeline_factory(
+        stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="b-secret", **secured_env
+    )
     pipeline.start("worker")
     pipeline.start("bridge")
     sent: list[Reading] = readings(stations, per_station=5)

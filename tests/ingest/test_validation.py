@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
-from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason, Rejection, parse_reading
+from ingest.validation import MAX_PAYLOAD_BYTES, Rejection, RejectReason, parse_reading
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 MAX_FUTURE = timedelta(minutes=5)
@@ -84,8 +84,18 @@ REJECTIONS: list[tuple[RejectReason, str, Any, str]] = [
     (RejectReason.NO_VALUES, "env/v1/air/ZZ-1", message(values={}), "at least one"),
     (RejectReason.UNKNOWN_METRIC, "env/v1/air/ZZ-1", message(values={"nh3": 1.0}), "values.nh3"),
     (RejectReason.UNKNOWN_METRIC, "env/v1/air/ZZ-1", message(flags={"laeq": "N"}), "flags.laeq"),
-    (RejectReason.NOT_FINITE, "env/v1/air/ZZ-1", b'{"station":"ZZ-1","ts":0,"values":{"pm25":NaN}}', "finite"),
-    (RejectReason.NOT_FINITE, "env/v1/air/ZZ-1", b'{"station":"ZZ-1","ts":0,"values":{"pm25":1e999}}', "finite"),
+    (
+        RejectReason.NOT_FINITE,
+        "env/v1/air/ZZ-1",
+        b'{"station":"ZZ-1","ts":0,"values":{"pm25":NaN}}',
+        "finite",
+    ),
+    (
+        RejectReason.NOT_FINITE,
+        "env/v1/air/ZZ-1",
+        b'{"station":"ZZ-1","ts":0,"values":{"pm25":1e999}}',
+        "finite",
+    ),
     (RejectReason.OUT_OF_RANGE, "env/v1/air/ZZ-1", message(values={"pm25": -3}), "0–2000 µg/m³"),
     (RejectReason.OUT_OF_RANGE, "env/v1/noise/ZZ-1", message(values={"laeq": 190}), "values.laeq"),
     (RejectReason.IN_FUTURE, "env/v1/air/ZZ-1", message(ts="2026-11-28T08:06:00Z"), "360 s ahead"),
@@ -94,7 +104,9 @@ REJECTIONS: list[tuple[RejectReason, str, Any, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("reason", "topic", "body", "explains"), REJECTIONS, ids=[f"{r[0].value}-{i}" for i, r in enumerate(REJECTIONS)]
+    ("reason", "topic", "body", "explains"),
+    REJECTIONS,
+    ids=[f"{r[0].value}-{i}" for i, r in enumerate(REJECTIONS)],
 )
 def test_each_bad_message_is_rejected_with_its_reason(
     reason: RejectReason, topic: str, body: Any, explains: str

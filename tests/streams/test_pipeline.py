@@ -17,7 +17,18 @@ from tests.conftest import Pipeline, Services, kafka_records, wait_until
 
 pytestmark = pytest.mark.integration
 
-DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区", "郑东新区", "上街区", "新郑市", "荥阳市", "巩义市"]
+DISTRICTS = [
+    "金水区",
+    "中原区",
+    "二七区",
+    "管城回族区",
+    "惠济区",
+    "郑东新区",
+    "上街区",
+    "新郑市",
+    "荥阳市",
+    "巩义市",
+]
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
 
@@ -150,9 +161,11 @@ def recover_and_check(
     wait_until(lambda: len(services.points()) >= len(sent), 120, f"all {len(sent)} points after the fault")
     recovery = time.monotonic() - since
     in_kafka = kafka_records(services.kafka_bootstrap, "readings")
-    print(f"\nrecovered: {len(sent)} readings sent, {len(services.points())} stored, "
-          f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB), "
-          f"{recovery:.1f} s from the fault to the last one stored")
+    print(
+        f"\nrecovered: {len(sent)} readings sent, {len(services.points())} stored, "
+        f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB), "
+        f"{recovery:.1f} s from the fault to the last one stored"
+    )
     assert_all_stored(services, sent, stations)
 
 
@@ -191,8 +204,11 @@ def test_influxdb_down_for_twenty_seconds_loses_nothing(
     wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
     services.influxd.stop()
     down_at = time.monotonic()
-    wait_until(lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(), 30,
-               "the worker noticing the outage")
+    wait_until(
+        lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(),
+        30,
+        "the worker noticing the outage",
+    )
     assert publisher.published < len(sent), "the fault struck after the stream ended"
     wait_until(lambda: time.monotonic() - down_at >= 20, 25, "20 s of outage", poll=0.5)
     services.influxd.start()
@@ -209,8 +225,11 @@ def test_worker_killed_while_influxdb_is_down_loses_nothing(
     wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
     services.influxd.stop()
     since = time.monotonic()
-    wait_until(lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(), 30,
-               "the worker noticing the outage")
+    wait_until(
+        lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(),
+        30,
+        "the worker noticing the outage",
+    )
     wait_until(lambda: publisher.published > 3000, 30, "readings piling up during the outage")
     pipeline.kill("worker")
     services.influxd.start()

@@ -1,0 +1,41 @@
+"""Line protocol of a reading, and how failures are sorted into 'wait' and 'refused'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.contract import Flag, Kind, Reading
+from ingest.stations import NoiseZone, Station
+from streams.influx import InfluxRefusedError, InfluxUnavailableError, _classify, reading_line
+
+
+def test_a_reading_becomes_one_line_with_tags_fields_flags_and_nanoseconds() -> None:
+    reading = Reading(
+        station="ZZ-NOI-1",
+        kind=Kind.NOISE,
+        ts=datetime(2026, 11, 28, 14, 0, 0, 123456, tzinfo=UTC),
+        values={"laeq": 52.3, "lmax": 70.0},
+        flags={"lmax": Flag.MAINTENANCE},
+    )
+    station = Station(id="ZZ-1", kind=Kind.NOISE, name="文化路", district="高新区 A,B", zone=NoiseZone.Z4A)
+    assert reading_line(reading, station) == (
+        r"noise,district=高新区\ A\,B,station=ZZ-NOI-1,zone=4a "
+        'laeq=52.3,laeq_flag="N",lmax=70,lmax_flag="M" 1795874400123456000'
+    )
+
+
+def test_a_station_missing_from_the_catalogue_is_stored_with_its_id_only() -> None:
+    reading = Reading(station="X1", kind=Kind.AMMONIA, ts=datetime(2026, 1, 1, tzinfo=UTC), values={"nh3": 3})
+    assert reading_line(reading, None).startswith("ammonia,station=X1 nh3=3,")
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_bad_data_is_refused(status: int) -> None:
+    assert isinstance(_classify(status, "partial write", "influx"), InfluxRefusedError)
+
+
+@pytest.mark.parametrize("status", [0, 401, 403, 404, 429, 500, 503])
+def test_outages_and_misconfiguration_are_waited_out(status: int) -> None:
+    assert isinstance(_classify(status, "down", "influx"), InfluxUnavailableError)
