@@ -17,7 +17,7 @@ from ingest.config_files import ConfigError
 from ingest.settings import BridgeSettings
 from streams import processes
 from streams.settings import WorkerSettings
-from streams.stack import ManagedService, StackError, local_stack
+from streams.stack import ManagedService, StackError, install_system_packages, local_stack
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -51,6 +51,16 @@ def main() -> None:
 @main.group()
 def stack() -> None:
     """The local stack without Docker: mosquitto, Tansu (Kafka protocol) and influxd."""
+
+
+@stack.command("install")
+def stack_install() -> None:
+    """Install the Debian packages the local stack needs (mosquitto, influxdb), if missing."""
+    try:
+        for path in install_system_packages():
+            click.echo(f"found {path}")
+    except StackError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @stack.command("up")

@@ -1,0 +1,35 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README.md).
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint install stack-install clean
+
+demo: install
+	$(BIN)/envalert demo
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+install: $(STAMP) stack-install
+
+# The Python side: a virtual environment with the project, its local stack and its dev tools.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[local,dev]'
+	touch $(STAMP)
+
+# The system side: mosquitto and influxd from Debian's packages (apt-get as root, or a hint).
+stack-install: $(STAMP)
+	$(BIN)/envalert stack install
+
+clean:
+	-$(BIN)/envalert stack down
+	rm -rf $(VENV) .envalert .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,104 @@
+"""docker-compose.yml cannot be run here (no Docker engine), so check what can be read from it:
+it parses, and the services' names, ports and environment agree with the settings the code reads."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from ingest.settings import ENV_PREFIX, BridgeSettings
+from streams.settings import WorkerSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+
+
+def interpolate(value: object) -> str:
+    """Compose's ``${NAME:-default}``, taking the default, and ``$$`` for a literal dollar."""
+    return re.sub(r"(?<!\$)\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)).replace("$$", "$")
+
+
+def environment(service: str) -> dict[str, str]:
+    return {key: interpolate(value) for key, value in SERVICES[service]["environment"].items()}
+
+
+def settings_env(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    for key, value in environment(service).items():
+        monkeypatch.setenv(key, value)
+
+
+def test_the_expected_services_are_defined() -> None:
+    assert set(SERVICES) == {"mosquitto", "kafka", "influxdb", "grafana", "bridge", "worker"}
+    for name, service in SERVICES.items():
+        for needed in service.get("depends_on", {}):
+            assert needed in SERVICES, f"{name} depends on unknown service {needed}"
+
+
+@pytest.mark.parametrize(("service", "settings"), [("bridge", BridgeSettings), ("worker", WorkerSettings)])
+def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
+    fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
+    variables = {key for key in environment(service) if key.startswith(ENV_PREFIX)}
+    assert variables, f"{service} sets no {ENV_PREFIX}* variables"
+    assert variables <= fields, f"unknown settings in {service}: {sorted(variables - fields)}"
+
+
+def test_the_bridge_reaches_mosquitto_and_kafka_by_their_service_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_env("bridge", monkeypatch)
+    bridge = BridgeSettings()
+    assert bridge.mqtt_host == "mosquitto"
+    assert f"listener {bridge.mqtt_port}" in COMPOSE["configs"]["mosquitto-conf"]["content"]
+    assert bridge.kafka_bootstrap == "kafka:9092"
+    assert "PLAINTEXT://kafka:9092" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert bridge.kafka_broker == "kafka", "Tansu's workarounds must never reach real Kafka"
+
+
+def test_the_worker_writes_to_the_provisioned_influxdb_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_env("worker", monkeypatch)
+    worker = WorkerSettings()
+    influx = environment("influxdb")
+    url = urlsplit(worker.influx_url)
+    assert (url.hostname, url.port) == ("influxdb", 8086)
+    assert worker.influx_api == "v2"
+    assert worker.influx_org == influx["DOCKER_INFLUXDB_INIT_ORG"]
+    assert worker.influx_bucket == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
+    assert worker.influx_token is not None
+    assert worker.influx_token.get_secret_value() == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+    assert worker.kafka_bootstrap == "kafka:9092" and worker.kafka_broker == "kafka"
+    assert worker.worker_web_bind == "0.0.0.0"
+    assert f"{worker.worker_web_port}:{worker.worker_web_port}" in SERVICES["worker"]["ports"]
+
+
+def test_grafana_is_provisioned_with_the_influxdb_datasource() -> None:
+    content = interpolate(COMPOSE["configs"]["grafana-datasource"]["content"])
+    datasources = yaml.safe_load(content)["datasources"]
+    (source,) = datasources
+    influx = environment("influxdb")
+    assert urlsplit(source["url"]).hostname == "influxdb"
+    assert source["jsonData"]["organization"] == influx["DOCKER_INFLUXDB_INIT_ORG"]
+    assert source["jsonData"]["defaultBucket"] == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
+    assert source["secureJsonData"]["token"] == "${ENVALERT_INFLUX_TOKEN}"
+    assert "ENVALERT_INFLUX_TOKEN" in SERVICES["grafana"]["environment"]
+
+
+def test_the_image_holds_every_package_and_runs_the_envalert_command() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [name.rstrip("*") for name in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    dockerfile = SERVICES["bridge"]["build"]["dockerfile_inline"]
+    for package in packages:
+        assert f"COPY {package} {package}" in dockerfile
+    assert 'ENTRYPOINT ["envalert"]' in dockerfile
+    assert "envalert" in project["project"]["scripts"]
+    assert SERVICES["bridge"]["command"] == ["bridge"] and SERVICES["worker"]["command"] == ["worker"]
