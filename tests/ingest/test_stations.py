@@ -66,6 +66,7 @@ def test_the_worker_refuses_to_start_with_a_bad_catalogue(tmp_path: Path) -> Non
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert worker.returncode == 1
     assert f"Error: {path}: 1 invalid field(s)" in worker.stderr
