@@ -58,8 +58,11 @@ class Delivery:
 
 
 class Bridge:
-    def __init__(self, settings: BridgeSettings, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self, settings: BridgeSettings, producer: AIOKafkaProducer, drain_seconds: float = 15.0
+    ) -> None:
         self.settings = settings
+        self._drain_seconds = drain_seconds
         self.stats = BridgeStats()
         self._producer = producer
         self._slots = threading.BoundedSemaphore(settings.bridge_max_inflight)
@@ -102,9 +105,12 @@ class Bridge:
             log.warning("lost the MQTT broker (%s); paho reconnects by itself", reason)
 
     def _on_message(self, _: mqtt.Client, __: Any, message: mqtt.MQTTMessage) -> None:
+        while not self._slots.acquire(timeout=0.5):
+            if self._closing:
+                return  # not acked: the broker keeps it for the next bridge
         if self._closing:
-            return  # not acked: the broker keeps it for the next bridge
-        self._slots.acquire()
+            self._slots.release()
+            return
         delivery = Delivery(message.topic, bytes(message.payload), message.mid, message.qos, self._connection)
         try:
             self._loop.call_soon_threadsafe(self._start, delivery)
@@ -186,7 +192,7 @@ class Bridge:
         self._closing = True
         if self._tasks:
             log.info("waiting for %d in-flight messages", len(self._tasks))
-            await asyncio.wait(set(self._tasks), timeout=15)
+            await asyncio.wait(set(self._tasks), timeout=self._drain_seconds)
         self._client.disconnect()
         self._client.loop_stop()
         log.info("bridge stopped: %s", self.stats.summary())

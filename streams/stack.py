@@ -42,16 +42,22 @@ def _find(binary: str) -> str | None:
     return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin")
 
 
-#: The Debian package that brings each program the local stack runs.
-DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "influxd": "influxdb", "openssl": "openssl"}
+#: The Debian package that brings each program that the local stack runs, and that its tests use:
+#: openssl makes their TLS certificates, VictoriaMetrics stands in for an InfluxDB v2 server.
+DEBIAN_PACKAGES = {
+    "mosquitto": "mosquitto",
+    "influxd": "influxdb",
+    "openssl": "openssl",
+    "victoria-metrics": "victoria-metrics",
+}
 
 
 def install_system_packages() -> list[str]:
     """Make sure every program of the local stack is installed; return where each one is."""
-    return [_apt_install(binary) for binary in DEBIAN_PACKAGES]
+    return [apt_install(binary) for binary in DEBIAN_PACKAGES]
 
 
-def _apt_install(binary: str) -> str:
+def apt_install(binary: str) -> str:
     """Install a Debian package when we may (root with apt-get); otherwise say exactly how."""
     package = DEBIAN_PACKAGES[binary]
     found = _find(binary)
@@ -91,7 +97,7 @@ class Mosquitto:
     tls_key: Path | None = None
 
     def command(self, folder: Path) -> list[str]:
-        binary = _apt_install("mosquitto")
+        binary = apt_install("mosquitto")
         lines = [
             "user root",  # as root it would otherwise drop to user mosquitto and lose its files
             "per_listener_settings false",
@@ -160,7 +166,7 @@ class Influxd:
     name: str = "influxd"
 
     def command(self, folder: Path) -> list[str]:
-        binary = _apt_install("influxd")
+        binary = apt_install("influxd")
         config = folder / "influxdb.conf"
         config.write_text(
             f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import random
 import subprocess
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.bridge import Bridge
 from ingest.contract import Reading, topic_for
+from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
 from simulators.publisher import WindowedPublisher, publish_readings, station_payload
 from streams.stack import ManagedService, Mosquitto, free_port
@@ -167,3 +171,67 @@ def test_the_bridge_uses_tls_and_a_password_and_is_refused_a_wrong_one(
     publish_readings(station, sent, client_id="T-000")
     wait_until(lambda: len(services.points()) >= len(sent), 60, "the readings sent over TLS")
     assert_all_stored(services, sent, stations)
+
+
+class HeldProducer:
+    """Stands in for Kafka: records what it is given, and acknowledges only when let go."""
+
+    def __init__(self, *, holding: bool) -> None:
+        self.pending = 0
+        self.peak = 0
+        self.acked: list[bytes] = []
+        self.let_go = asyncio.Event()
+        if not holding:
+            self.let_go.set()
+
+    async def send_and_wait(self, topic: str, *, value: bytes, key: bytes, timestamp_ms: int) -> None:
+        self.pending += 1
+        self.peak = max(self.peak, self.pending)
+        try:
+            await self.let_go.wait()
+        finally:
+            self.pending -= 1
+        self.acked.append(value)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+    assert condition(), what
+
+
+def test_in_flight_work_is_bounded_and_nothing_is_acked_before_kafka(
+    services: Services,
+) -> None:
+    settings = BridgeSettings(
+        mqtt_port=services.mqtt_port, mqtt_client_id="held-bridge", bridge_max_inflight=10
+    )
+    stations = fleet(5)
+    sent = readings(stations, per_station=10)
+
+    async def scenario() -> list[bytes]:
+        stop = asyncio.Event()
+        held = HeldProducer(holding=True)
+        first = Bridge(settings, held, drain_seconds=0.1)  # type: ignore[arg-type]
+        running = asyncio.create_task(first.run(stop))
+        await wait_for(first.connected.is_set, 10, "the first bridge connecting")
+        await asyncio.to_thread(publish_readings, services.mqtt_settings(), sent)
+        await wait_for(lambda: held.pending == 10, 10, "ten messages in flight")
+        with contextlib.suppress(TimeoutError):  # more than ten in flight would be the failure
+            await wait_for(lambda: held.pending > 10, 1, "")
+        assert held.peak == 10
+        stop.set()
+        await running  # leaves without acking: Kafka never answered
+
+        stop = asyncio.Event()
+        kafka = HeldProducer(holding=False)
+        second = Bridge(settings, kafka)  # type: ignore[arg-type]
+        running = asyncio.create_task(second.run(stop))
+        await wait_for(lambda: len(set(kafka.acked)) >= len(sent), 20, "the broker redelivering all")
+        stop.set()
+        await running
+        return kafka.acked
+
+    delivered = {json.loads(value)["ts"] + json.loads(value)["station"] for value in asyncio.run(scenario())}
+    assert delivered == {reading.ts.isoformat().replace("+00:00", "Z") + reading.station for reading in sent}

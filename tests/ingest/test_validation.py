@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
 from ingest.validation import MAX_PAYLOAD_BYTES, Rejection, RejectReason, parse_reading
@@ -123,3 +125,29 @@ def test_every_reason_has_a_test() -> None:
 
 def test_a_clock_lead_within_the_allowance_is_accepted() -> None:
     assert isinstance(parse("env/v1/air/ZZ-1", message(ts="2026-11-28T08:04:59Z")), Reading)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+payload_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "station": st.sampled_from(["ZZ-1", "ZZ-2", ""]) | json_values,
+        "ts": st.integers() | st.text(max_size=40) | st.datetimes().map(str) | json_values,
+        "values": st.dictionaries(st.sampled_from(["pm25", "o3", "laeq", "x"]), json_values, max_size=3),
+        "flags": st.dictionaries(st.sampled_from(["pm25", "o3"]), st.sampled_from([*"NFMSDCTBQ", "n"])),
+    },
+)
+topics = st.sampled_from(["env/v1/air/ZZ-1", "env/v1/noise/ZZ-1", "env/v1//", "env/v1/x/ZZ-1"]) | st.text()
+
+
+@settings(max_examples=500, deadline=None)
+@given(topic=topics, payload=st.binary(max_size=300) | payload_like.map(lambda d: json.dumps(d).encode()))
+def test_no_input_makes_validation_raise(topic: str, payload: bytes) -> None:
+    outcome = parse_reading(topic, payload, NOW, MAX_FUTURE)
+    assert isinstance(outcome, Reading | Rejection)
+    if isinstance(outcome, Rejection):
+        assert outcome.detail

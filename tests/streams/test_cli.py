@@ -1,0 +1,69 @@
+"""`envalert demo` and `envalert run`, as a user runs them, on free ports in a scratch folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ingest.contract import Kind, Reading
+from simulators.publisher import publish_readings
+from streams import processes
+from streams.stack import free_port
+from tests.conftest import Services, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_demo_shows_the_burst_stored_and_the_broken_messages_refused(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ENVALERT_STACK_DIR": str(tmp_path / "stack"),
+        "ENVALERT_MQTT_PORT": str(free_port()),
+        "ENVALERT_KAFKA_BOOTSTRAP": f"localhost:{free_port()}",
+        "ENVALERT_INFLUX_URL": f"http://localhost:{free_port()}",
+        "ENVALERT_WORKER_WEB_PORT": str(free_port()),
+    }
+    demo = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "demo", "--readings", "10"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "100 of 100 readings stored" in demo.stdout
+    assert "荥阳电厂1号机组SCR出口（荥阳市）" in demo.stdout
+    assert "readings.rejected: 3 refused messages" in demo.stdout
+    assert demo.stdout.rstrip().endswith("mosquitto  stopped"), "the demo cleans up after itself"
+
+
+def test_run_starts_bridge_and_worker_and_stops_both_on_ctrl_c(services: Services, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ENVALERT_MQTT_PORT": str(services.mqtt_port),
+        "ENVALERT_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
+        "ENVALERT_INFLUX_URL": services.influx_url,
+        "ENVALERT_WORKER_WEB_PORT": str(free_port()),
+    }
+    run = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=env, cwd=tmp_path)
+    logs = tmp_path / ".envalert" / "logs"
+    for name in ("bridge", "worker"):
+        processes.wait_ready(name, run, logs / f"{name}.log", seen_before=0)
+    reading = Reading(
+        station="ZZ-AIR-JS01", kind=Kind.AIR, ts=datetime(2026, 11, 28, tzinfo=UTC), values={"pm25": 80.0}
+    )
+    publish_readings(services.mqtt_settings(), [reading])
+    wait_until(lambda: len(services.points()) == 1, 30, "the reading stored")
+
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 0
+    assert "bridge stopped: forwarded=1 rejected=0" in (logs / "bridge.log").read_text()
+    assert "Closing event loop" in (logs / "worker.log").read_text()
