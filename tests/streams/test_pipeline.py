@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import threading
 import time
+import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from ingest.contract import METRICS, Flag, Kind, Reading
 from simulators.publisher import publish_readings
@@ -110,6 +115,15 @@ def test_ten_thousand_readings_from_fifty_stations_arrive_exactly(
 
     wait_until(lambda: len(services.points()) >= len(sent), 120, "10,000 points in InfluxDB")
     assert_all_stored(services, sent, stations)
+
+
+async def produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
 
 
 class BackgroundPublisher:
@@ -235,3 +249,53 @@ def test_worker_killed_while_influxdb_is_down_loses_nothing(
     services.influxd.start()
     pipeline.start("worker")
     recover_and_check(services, sent, stations, publisher, since)
+
+
+def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """A record on `readings` that is no reading, and points InfluxDB refuses, are kept, not lost."""
+    stations = fleet(5)
+    pipeline = pipeline_factory(stations)
+    # pm25 is already a string field in this shard: InfluxDB refuses float pm25 (field type conflict).
+    conflict = f'air,station=OTHER pm25="broken" {START.timestamp():.0f}000000000'
+    urllib.request.urlopen(f"{services.influx_url}/query?q=CREATE+DATABASE+envalert", data=b"").read()
+    urllib.request.urlopen(f"{services.influx_url}/write?db=envalert", data=conflict.encode()).read()
+    asyncio.run(produce(services.kafka_bootstrap, "readings", b"T-000", b'{"not": "a reading"}'))
+    pipeline.start("worker")
+    pipeline.start("bridge")
+    sent = readings(stations, per_station=10)
+    publish_readings(services.mqtt_settings(), sent)
+
+    def rejected() -> list[dict[str, Any]]:
+        return [
+            json.loads(value or b"")
+            for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")
+        ]
+
+    refused_air = [reading for reading in sent if "pm25" in reading.values]
+    records = wait_until(
+        lambda: len(found := rejected()) >= 1 + len(refused_air) and found, 60, "the dead-letter records"
+    )
+    assert Counter(record["reason"] for record in records) == {
+        "not_a_reading": 1,
+        "influx_refused": len(refused_air),
+    }
+    assert all(record["source"] == "worker:store_readings" for record in records)
+    refused = [
+        Reading.model_validate_json(record["payload_text"])
+        for record in records
+        if record["reason"] == "influx_refused"
+    ]
+    assert sorted(refused, key=lambda r: (r.station, r.ts)) == sorted(
+        refused_air, key=lambda r: (r.station, r.ts)
+    )
+    assert all(
+        "field type conflict" in record["detail"]
+        for record in records
+        if record["reason"] == "influx_refused"
+    )
+    stored = {(row["station"], row["time"]) for row in services.points()} - {
+        ("OTHER", int(START.timestamp()) * 10**9)
+    }
+    assert stored == {(r.station, r.epoch_ms * 1_000_000) for r in sent if r not in refused_air}
