@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
@@ -22,12 +23,28 @@ log = logging.getLogger(__name__)
 SOURCE = "worker:store_readings"
 #: Loaded when the worker imports its agents, so a bad catalogue stops it at start.
 stations: dict[str, Station] = load_stations(settings.stations_file)
+REPORT_SECONDS = 10.0
 
 
 async def dead_letter(topic: str, payload: bytes, reason: str, detail: str) -> None:
     now = datetime.now(UTC)
     record = rejected_record(topic, payload, reason=reason, detail=detail, received_at=now, source=SOURCE)
     await rejected_topic.send(key=topic.encode(), value=record)
+
+
+class ProgressReport:
+    """A log line at most every 10 s while readings flow: how many were stored, how fast."""
+
+    def __init__(self) -> None:
+        self._since = time.monotonic()
+        self._reported = 0
+
+    def batch_done(self, stored: int) -> None:
+        elapsed = time.monotonic() - self._since
+        if elapsed >= REPORT_SECONDS:
+            rate = (stored - self._reported) / elapsed
+            log.info("stored %d readings in InfluxDB since start (%.0f/s)", stored, rate)
+            self._since, self._reported = time.monotonic(), stored
 
 
 def decode(events: Sequence[EventT[bytes]]) -> tuple[list[Reading], list[tuple[bytes, str]]]:
@@ -49,6 +66,7 @@ async def store_readings(stream: StreamT[bytes]) -> None:
     sink = RetryingSink(writer, settings.write_retry_max_seconds)
     await sink.prepare()
     log.info("storing readings in %s; %d stations catalogued", writer.address, len(stations))
+    report = ProgressReport()
 
     def line(reading: Reading) -> str:
         return reading_line(reading, stations.get(reading.station))
@@ -71,6 +89,7 @@ async def store_readings(stream: StreamT[bytes]) -> None:
             for raw, reason in bad:
                 await dead_letter(settings.readings_topic, raw, "not_a_reading", reason)
             await sink.store(readings, line, refused)
+            report.batch_done(sink.written)
             for event in events:
                 await stream.ack(event)
     finally:

@@ -131,6 +131,7 @@ class BackgroundPublisher:
 
     def __init__(self, services: Services, sent: list[Reading], rate: float) -> None:
         self.published = 0
+        self.finished_at = 0.0
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(services, sent, rate), daemon=True)
         self._thread.start()
@@ -138,6 +139,7 @@ class BackgroundPublisher:
     def _run(self, services: Services, sent: list[Reading], rate: float) -> None:
         try:
             publish_readings(services.mqtt_settings(), sent, on_sent=self._count, rate=rate)
+            self.finished_at = time.monotonic()
         except BaseException as error:
             self.error = error
             raise
@@ -173,12 +175,13 @@ def recover_and_check(
 ) -> None:
     publisher.join()
     wait_until(lambda: len(services.points()) >= len(sent), 120, f"all {len(sent)} points after the fault")
-    recovery = time.monotonic() - since
+    caught_up = time.monotonic()
     in_kafka = kafka_records(services.kafka_bootstrap, "readings")
     print(
         f"\nrecovered: {len(sent)} readings sent, {len(services.points())} stored, "
-        f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB), "
-        f"{recovery:.1f} s from the fault to the last one stored"
+        f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB); "
+        f"stream ended {publisher.finished_at - since:.1f} s after the fault, "
+        f"all stored {caught_up - since:.1f} s after it"
     )
     assert_all_stored(services, sent, stations)
 
