@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +69,11 @@ class Services:
             return self.influx_query(f"SELECT * FROM {measurements}")
         except OSError:
             return []
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """The dead-letter records so far, decoded."""
+        records = kafka_records(self.kafka_bootstrap, "readings.rejected")
+        return [json.loads(value or b"") for _, value in records]
 
 
 @pytest.fixture
@@ -136,6 +142,11 @@ class Pipeline:
         """Start ``name`` and wait until it says it is ready."""
         before = processes.count_marker(self.log(name), name)
         processes.wait_ready(name, self.launch(name), self.log(name), before)
+
+    def start_all(self) -> None:
+        """The worker first, so that it is consuming when the bridge forwards the first reading."""
+        self.start("worker")
+        self.start("bridge")
 
     def kill(self, name: str) -> None:
         """SIGKILL: no chance to flush, ack or commit anything."""

@@ -21,7 +21,7 @@ from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
 from simulators.publisher import WindowedPublisher, publish_readings, station_payload
 from streams.stack import ManagedService, Mosquitto, free_port
-from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.conftest import Pipeline, Services, wait_until
 from tests.streams.test_pipeline import assert_all_stored, fleet, readings
 
 pytestmark = pytest.mark.integration
@@ -59,8 +59,7 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
 ) -> None:
     stations = fleet(20)
     pipeline = pipeline_factory(stations)
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     good = readings(stations, per_station=50)
     bad = bad_messages(datetime.now(UTC)) * 3
     assert {reason for *_, reason in bad} == set(RejectReason)
@@ -73,14 +72,8 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
         publisher.publish(topic, payload)
     publisher.close()
 
-    def rejected() -> list[dict[str, str]]:
-        return [
-            json.loads(value or b"")
-            for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")
-        ]
-
     records = wait_until(
-        lambda: (found := rejected()) and len(found) >= len(bad) and found,
+        lambda: (found := services.rejected()) and len(found) >= len(bad) and found,
         60,
         f"{len(bad)} records on readings.rejected",
     )
@@ -164,8 +157,7 @@ def test_the_bridge_uses_tls_and_a_password_and_is_refused_a_wrong_one(
     pipeline = pipeline_factory(
         stations, ENVALERT_MQTT_USERNAME="bridge", ENVALERT_MQTT_PASSWORD="b-secret", **secured_env
     )
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     sent: list[Reading] = readings(stations, per_station=5)
     station = services.mqtt_settings(mqtt_username="T-000", mqtt_password="s-secret", **tls)
     publish_readings(station, sent, client_id="T-000")

@@ -120,8 +120,7 @@ def test_the_pipeline_writes_through_the_v2_api_when_set_to(
     pipeline = pipeline_factory(
         stations, ENVALERT_INFLUX_API="v2", ENVALERT_INFLUX_URL=spec.address(), ENVALERT_INFLUX_TOKEN="t"
     )
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     sent = readings(stations, per_station=20)
     publish_readings(services.mqtt_settings(), sent)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,8 +106,7 @@ def test_ten_thousand_readings_from_fifty_stations_arrive_exactly(
 ) -> None:
     stations = fleet(50)
     pipeline = pipeline_factory(stations)
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     sent = readings(stations, per_station=200)
     assert len(sent) == 10_000
 
@@ -153,105 +152,84 @@ class BackgroundPublisher:
         assert self.error is None, self.error
 
 
+@dataclass
+class FaultyRun:
+    """The pipeline running while 6,000 readings from 30 stations are published at 400/s."""
+
+    services: Services
+    pipeline: Pipeline
+    stations: dict[str, dict[str, Any]]
+    sent: list[Reading]
+    publisher: BackgroundPublisher
+
+    def wait_storing(self) -> None:
+        wait_until(lambda: len(self.services.points()) > 1000, 60, "the worker storing readings")
+
+    def stop_influxdb(self) -> float:
+        """Stop InfluxDB and wait until the worker noticed; return when it stopped."""
+        self.services.influxd.stop()
+        since = time.monotonic()
+        log = self.pipeline.log("worker")
+        wait_until(lambda: "InfluxDB unavailable" in log.read_text(), 30, "the worker noticing the outage")
+        return since
+
+    def assert_mid_stream(self) -> None:
+        assert self.publisher.published < len(self.sent), "the fault struck after the stream ended"
+
+    def recover_and_check(self, since: float) -> None:
+        """Wait for every reading in InfluxDB, print the figures, and check each one."""
+        self.publisher.join()
+        total = len(self.sent)
+        wait_until(lambda: len(self.services.points()) >= total, 120, f"all {total} points after the fault")
+        caught_up = time.monotonic()
+        in_kafka = kafka_records(self.services.kafka_bootstrap, "readings")
+        print(
+            f"\nrecovered: {total} readings sent, {len(self.services.points())} stored, "
+            f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB); "
+            f"stream ended {self.publisher.finished_at - since:.1f} s after the fault, "
+            f"all stored {caught_up - since:.1f} s after it"
+        )
+        assert_all_stored(self.services, self.sent, self.stations)
+
+
 @pytest.fixture
-def faulty_run(
-    services: Services, pipeline_factory: Callable[..., Pipeline]
-) -> Iterator[tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher]]:
-    """The pipeline running, 6,000 readings from 30 stations being published at 400/s."""
+def run(services: Services, pipeline_factory: Callable[..., Pipeline]) -> FaultyRun:
     stations = fleet(30)
     pipeline = pipeline_factory(stations)
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     sent = readings(stations, per_station=200)
-    yield pipeline, sent, stations, BackgroundPublisher(services, sent, rate=400)
+    return FaultyRun(services, pipeline, stations, sent, BackgroundPublisher(services, sent, rate=400))
 
 
-def recover_and_check(
-    services: Services,
-    sent: list[Reading],
-    stations: dict[str, dict[str, Any]],
-    publisher: BackgroundPublisher,
-    since: float,
-) -> None:
-    publisher.join()
-    wait_until(lambda: len(services.points()) >= len(sent), 120, f"all {len(sent)} points after the fault")
-    caught_up = time.monotonic()
-    in_kafka = kafka_records(services.kafka_bootstrap, "readings")
-    print(
-        f"\nrecovered: {len(sent)} readings sent, {len(services.points())} stored, "
-        f"{len(in_kafka) - len(set(in_kafka))} duplicates on Kafka (collapsed by InfluxDB); "
-        f"stream ended {publisher.finished_at - since:.1f} s after the fault, "
-        f"all stored {caught_up - since:.1f} s after it"
-    )
-    assert_all_stored(services, sent, stations)
-
-
-def test_worker_killed_mid_stream_loses_nothing(
-    services: Services,
-    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
-) -> None:
-    pipeline, sent, stations, publisher = faulty_run
-    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
-    pipeline.kill("worker")
+@pytest.mark.parametrize("process", ["worker", "bridge"])
+def test_a_process_killed_mid_stream_loses_nothing(run: FaultyRun, process: str) -> None:
+    run.wait_storing()
+    run.pipeline.kill(process)
     since = time.monotonic()
-    stored_at_kill = len(services.points())
-    pipeline.start("worker")
-    assert stored_at_kill < len(sent), "the fault struck after the stream ended"
-    recover_and_check(services, sent, stations, publisher, since)
+    run.assert_mid_stream()
+    run.pipeline.start(process)
+    run.recover_and_check(since)
 
 
-def test_bridge_killed_mid_stream_loses_nothing(
-    services: Services,
-    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
-) -> None:
-    pipeline, sent, stations, publisher = faulty_run
-    wait_until(lambda: publisher.published > 1500, 60, "the stream flowing")
-    pipeline.kill("bridge")
-    since = time.monotonic()
-    assert publisher.published < len(sent), "the fault struck after the stream ended"
-    pipeline.start("bridge")
-    recover_and_check(services, sent, stations, publisher, since)
+def test_influxdb_down_for_twenty_seconds_loses_nothing(run: FaultyRun) -> None:
+    run.wait_storing()
+    since = run.stop_influxdb()
+    run.assert_mid_stream()
+    wait_until(lambda: time.monotonic() - since >= 20, 25, "20 s of outage", poll=0.5)
+    run.services.influxd.start()
+    run.recover_and_check(since)
+    assert "InfluxDB is back" in run.pipeline.log("worker").read_text()
 
 
-def test_influxdb_down_for_twenty_seconds_loses_nothing(
-    services: Services,
-    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
-) -> None:
-    pipeline, sent, stations, publisher = faulty_run
-    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
-    services.influxd.stop()
-    down_at = time.monotonic()
-    wait_until(
-        lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(),
-        30,
-        "the worker noticing the outage",
-    )
-    assert publisher.published < len(sent), "the fault struck after the stream ended"
-    wait_until(lambda: time.monotonic() - down_at >= 20, 25, "20 s of outage", poll=0.5)
-    services.influxd.start()
-    recover_and_check(services, sent, stations, publisher, down_at)
-    assert "InfluxDB is back" in pipeline.log("worker").read_text()
-
-
-def test_worker_killed_while_influxdb_is_down_loses_nothing(
-    services: Services,
-    faulty_run: tuple[Pipeline, list[Reading], dict[str, dict[str, Any]], BackgroundPublisher],
-) -> None:
+def test_worker_killed_while_influxdb_is_down_loses_nothing(run: FaultyRun) -> None:
     """Offsets must not advance past readings that InfluxDB never took."""
-    pipeline, sent, stations, publisher = faulty_run
-    wait_until(lambda: len(services.points()) > 1000, 60, "the worker storing readings")
-    services.influxd.stop()
-    since = time.monotonic()
-    wait_until(
-        lambda: "InfluxDB unavailable" in pipeline.log("worker").read_text(),
-        30,
-        "the worker noticing the outage",
-    )
-    wait_until(lambda: publisher.published > 3000, 30, "readings piling up during the outage")
-    pipeline.kill("worker")
-    services.influxd.start()
-    pipeline.start("worker")
-    recover_and_check(services, sent, stations, publisher, since)
+    run.wait_storing()
+    since = run.stop_influxdb()
+    wait_until(lambda: run.publisher.published > 3000, 30, "readings piling up during the outage")
+    run.pipeline.kill("worker")
+    run.services.influxd.start()
+    run.pipeline.start("worker")
+    run.recover_and_check(since)
 
 
 def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
@@ -265,20 +243,15 @@ def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
     urllib.request.urlopen(f"{services.influx_url}/query?q=CREATE+DATABASE+envalert", data=b"").read()
     urllib.request.urlopen(f"{services.influx_url}/write?db=envalert", data=conflict.encode()).read()
     asyncio.run(produce(services.kafka_bootstrap, "readings", b"T-000", b'{"not": "a reading"}'))
-    pipeline.start("worker")
-    pipeline.start("bridge")
+    pipeline.start_all()
     sent = readings(stations, per_station=10)
     publish_readings(services.mqtt_settings(), sent)
 
-    def rejected() -> list[dict[str, Any]]:
-        return [
-            json.loads(value or b"")
-            for _, value in kafka_records(services.kafka_bootstrap, "readings.rejected")
-        ]
-
     refused_air = [reading for reading in sent if "pm25" in reading.values]
     records = wait_until(
-        lambda: len(found := rejected()) >= 1 + len(refused_air) and found, 60, "the dead-letter records"
+        lambda: len(found := services.rejected()) >= 1 + len(refused_air) and found,
+        60,
+        "the dead-letter records",
     )
     assert Counter(record["reason"] for record in records) == {
         "not_a_reading": 1,
