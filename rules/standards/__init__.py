@@ -1,0 +1,1 @@
+"""The national standards behind the rules, as tested code."""

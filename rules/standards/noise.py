@@ -1,0 +1,75 @@
+"""GB 3096-2008 Environmental quality standard for noise: zone limits, day and night, Leq, sudden noise."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from ingest.contract import CHINA_STANDARD_TIME
+from ingest.stations import NoiseZone
+
+#: LAeq limits in dB(A), (day 06:00–22:00, night 22:00–06:00), GB 3096-2008 table 1.
+ZONE_LIMITS: dict[NoiseZone, tuple[float, float]] = {
+    NoiseZone.Z0: (50, 40),
+    NoiseZone.Z1: (55, 45),
+    NoiseZone.Z2: (60, 50),
+    NoiseZone.Z3: (65, 55),
+    NoiseZone.Z4A: (70, 55),
+    NoiseZone.Z4B: (70, 60),
+}
+NIGHT_STARTS = time(22, 0)
+DAY_STARTS = time(6, 0)
+#: At night an Lmax may exceed the zone's night limit by at most this much (GB 3096-2008 5.4).
+SUDDEN_NOISE_ALLOWANCE = 15.0
+
+
+def local_time(ts: datetime) -> datetime:
+    """Periods are in Beijing time, whatever offset a reading carries."""
+    return ts.astimezone(CHINA_STANDARD_TIME)
+
+
+def is_night(ts: datetime) -> bool:
+    clock = local_time(ts).time()
+    return clock >= NIGHT_STARTS or clock < DAY_STARTS
+
+
+def night_of(ts: datetime) -> date:
+    """The night a time belongs to, named by the evening it begins: 01:00 on the 2nd is night 1."""
+    local = local_time(ts)
+    return (local - timedelta(days=1)).date() if local.time() < DAY_STARTS else local.date()
+
+
+def night_end(night: date) -> datetime:
+    """06:00 Beijing time on the morning after ``night``: when its Leq can be judged."""
+    return datetime.combine(night + timedelta(days=1), DAY_STARTS, CHINA_STANDARD_TIME)
+
+
+def limit(zone: NoiseZone, ts: datetime) -> float:
+    day, night = ZONE_LIMITS[zone]
+    return night if is_night(ts) else day
+
+
+def energy_average(levels: Iterable[float]) -> float:
+    """Leq = 10·log10((1/n) Σ 10^(Li/10)): the energy mean of n equal-duration LAeq values."""
+    values = list(levels)
+    if not values:
+        raise ValueError("the energy average of no levels is undefined")
+    return 10 * math.log10(math.fsum(10 ** (level / 10) for level in values) / len(values))
+
+
+def exceeds(level: float, zone: NoiseZone, ts: datetime) -> bool:
+    return level > limit(zone, ts)
+
+
+def sudden_noise(lmax: float, zone: NoiseZone, ts: datetime) -> bool:
+    """Night-time sudden noise: an Lmax more than 15 dB(A) above the zone's night limit."""
+    return is_night(ts) and lmax > ZONE_LIMITS[zone][1] + SUDDEN_NOISE_ALLOWANCE
+
+
+def compliance_rate(station_nights: Iterable[bool]) -> float:
+    """Compliant station-nights / assessed station-nights (the plan's target: ≥ 85 %)."""
+    results = list(station_nights)
+    if not results:
+        raise ValueError("no station-night was assessed")
+    return sum(results) / len(results)
