@@ -35,6 +35,11 @@ class Station(BaseModel):
     zone: NoiseZone | None = Field(None, description="noise stations: functional zone")
     unit_type: Literal["SCR", "SNCR"] | None = Field(None, description="ammonia: denitration unit")
     operator: str | None = Field(None, description="the unit or enterprise that runs the station")
+    warning_level: float | None = Field(None, description="groundwater: level (m) below which to warn")
+    special_limits: bool = Field(False, description="VOCs: GB 37822-2019 special limits apply here")
+    instrument_ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="metric → (low, high) the instrument can measure"
+    )
 
     def tags(self) -> dict[str, str]:
         """InfluxDB tags besides the station id: what dashboards group and filter by."""

@@ -15,6 +15,8 @@ import click
 
 from ingest.config_files import ConfigError
 from ingest.settings import BridgeSettings
+from rules.catalogue import SHIPPED as SHIPPED_RULES
+from rules.catalogue import explain, load_catalogue
 from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
@@ -94,6 +96,39 @@ def stack_status(folder: Path) -> None:
         click.echo(service.status())
     if not all(service.pid and service.spec.healthy() for service in services):
         sys.exit(1)
+
+
+@main.group()
+def rules() -> None:
+    """The rule catalogue: the plan's and the national standards' thresholds."""
+
+
+@rules.command("check")
+@click.argument("path", type=click.Path(path_type=Path), default=SHIPPED_RULES)
+def rules_check(path: Path) -> None:
+    """Validate a rule catalogue (the shipped one by default); exit 1 with each error."""
+    try:
+        catalogue = load_catalogue(path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{path}: {len(catalogue.rules)} rules, all valid")
+
+
+@rules.command("explain")
+@click.argument("rule_id")
+@click.option(
+    "--catalogue", "path", type=click.Path(path_type=Path), default=SHIPPED_RULES, show_default=True
+)
+def rules_explain(rule_id: str, path: Path) -> None:
+    """Say in plain words (zh and en) what a rule does and why."""
+    try:
+        catalogue = load_catalogue(path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    found = {rule.id: rule for rule in catalogue.rules}
+    if rule_id not in found:
+        raise click.ClickException(f"no rule {rule_id!r} in {path}; the rules are: {', '.join(found)}")
+    click.echo(explain(found[rule_id]))
 
 
 @main.command()

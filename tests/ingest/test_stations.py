@@ -34,7 +34,7 @@ def test_a_bad_field_is_named_with_its_place(tmp_path: Path) -> None:
         load_stations(path)
     message = str(caught.value)
     assert str(path) in message
-    assert "stations.1.zone" in message
+    assert "stations[ZZ-2].zone" in message
     assert "'0', '1', '2', '3', '4a' or '4b'" in message
     assert "Fix these fields in stations.yaml" in message
 
@@ -47,7 +47,7 @@ def test_a_bad_field_is_named_with_its_place(tmp_path: Path) -> None:
             "appears twice",
         ),
         ("stations: [{id: A, kind: air", "not valid YAML"),
-        ("stations: [{id: A, kind: rain, name: a, district: b}]", "stations.0.kind"),
+        ("stations: [{id: A, kind: rain, name: a, district: b}]", r"stations\[A\].kind"),
     ],
 )
 def test_duplicates_syntax_and_unknown_values_are_refused(tmp_path: Path, text: str, explains: str) -> None:
@@ -70,4 +70,4 @@ def test_the_worker_refuses_to_start_with_a_bad_catalogue(tmp_path: Path) -> Non
     )
     assert worker.returncode == 1
     assert f"Error: {path}: 1 invalid field(s)" in worker.stderr
-    assert "stations.1.zone" in worker.stderr
+    assert "stations[ZZ-2].zone" in worker.stderr

@@ -1,0 +1,321 @@
+"""What each rule computes from one station's readings, on the event clock.
+
+``on_reading`` and ``on_tick`` update a rule's small ``WindowState`` in place and return the
+observations that are ready to be judged: a trailing mean at each reading, a clock hour or a
+night when the event clock passes its end, minutes of silence at each tick.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
+from ingest.stations import Station
+from rules.model import (
+    Aggregation,
+    FlaggedFor,
+    HourlyAqi,
+    Latest,
+    Mean,
+    NightLeq,
+    OutOfRange,
+    Rate,
+    Silence,
+    Stuck,
+)
+from rules.standards import noise
+from rules.standards.aqi import Averaging, Pollutant, aqi
+
+MS = timedelta(milliseconds=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Observation:
+    value: float
+    at: datetime
+    #: What the value covers, for people: "1h mean to 14:00", "night of 2026-07-01".
+    window: str
+
+
+class WindowState(BaseModel):
+    """Everything any aggregation keeps between readings; each uses the fields it needs."""
+
+    samples: list[tuple[int, float]] = Field(default_factory=list, description="(epoch ms, value), by time")
+    period: int | None = Field(None, description="start of the open calendar period or night, epoch ms")
+    total: float = 0.0
+    count: int = 0
+    sums: dict[str, tuple[float, int]] = Field(default_factory=dict, description="per pollutant, this hour")
+    hourly_so2: list[float] = Field(default_factory=list, description="the last 24 hourly SO2 means")
+    last_value: float | None = None
+    repeats: int = 0
+    last_seen: int | None = None
+    flagged_since: int | None = None
+
+
+def ms(ts: datetime) -> int:
+    return (ts - EPOCH) // MS
+
+
+def at_ms(value: int) -> datetime:
+    return (EPOCH + value * MS).astimezone(CHINA_STANDARD_TIME)
+
+
+def period_start(ts: datetime, length: timedelta) -> int:
+    """The clock hour or the Beijing-time day that ``ts`` falls in, as epoch ms."""
+    local = ts.astimezone(CHINA_STANDARD_TIME)
+    start = local.replace(minute=0, second=0, microsecond=0)
+    if length >= DAY:
+        start = start.replace(hour=0)
+    return ms(start)
+
+
+def judged_value(reading: Reading, metric: str) -> float | None:
+    """A metric's value if it may be judged against a limit: present and flagged N."""
+    value = reading.values.get(metric)
+    return value if value is not None and reading.flag(metric) is Flag.NORMAL else None
+
+
+def on_reading(
+    compute: Aggregation, state: WindowState, reading: Reading, station: Station
+) -> list[Observation]:
+    match compute:
+        case Latest():
+            value = judged_value(reading, compute.metric)
+            if value is None or (compute.period == "night" and not noise.is_night(reading.ts)):
+                return []
+            return [
+                Observation(value, reading.ts, "reading" if compute.period == "always" else "night reading")
+            ]
+        case Mean(align="sliding"):
+            return _trailing_mean(compute, state, reading)
+        case Mean():
+            return _calendar_mean(compute, state, reading)
+        case NightLeq():
+            return _night_leq(compute, state, reading)
+        case Rate():
+            return _rate(compute, state, reading)
+        case HourlyAqi():
+            return _hourly_aqi(state, reading)
+        case Stuck():
+            return _repeats(compute, state, reading)
+        case Silence():
+            state.last_seen = max(state.last_seen or 0, ms(reading.ts))
+            return [Observation(0, reading.ts, "since the last reading")]
+        case FlaggedFor():
+            return _flagged(compute, state, reading)
+        case OutOfRange():
+            return _out_of_range(compute, reading, station)
+    raise AssertionError(f"unhandled aggregation {compute!r}")
+
+
+def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Observation]:
+    """The event clock reached ``now``: close what has ended, measure what grows with time."""
+    match compute:
+        case Mean(align="calendar"):
+            if state.period is not None and ms(now) >= state.period + compute.window // MS:
+                return _close_mean(compute, state)
+        case NightLeq():
+            if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
+                return _close_night(compute, state)
+        case HourlyAqi():
+            if state.period is not None and ms(now) >= state.period + 3_600_000:
+                return _close_hour(state)
+        case Silence():
+            if state.last_seen is not None:
+                minutes = (ms(now) - state.last_seen) / 60_000
+                return [Observation(max(0.0, minutes), now, "minutes since the last reading")]
+        case FlaggedFor():
+            if state.flagged_since is not None:
+                return [Observation((ms(now) - state.flagged_since) / 60_000, now, _flag_window(compute))]
+    return []
+
+
+def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[Observation]:
+    value = judged_value(reading, compute.metric)
+    if value is None:
+        return []
+    now = ms(reading.ts)
+    bisect.insort(state.samples, (now, value))
+    newest = state.samples[-1][0]
+    cut = bisect.bisect_right(state.samples, (newest - compute.window // MS, math.inf))
+    del state.samples[:cut]
+    if len(state.samples) < compute.min_samples:
+        return []
+    mean = math.fsum(v for _, v in state.samples) / len(state.samples)
+    return [Observation(mean, at_ms(newest), f"trailing {_span(compute.window)} mean")]
+
+
+def _span(window: timedelta) -> str:
+    hours = window / timedelta(hours=1)
+    return f"{hours:g}h" if hours >= 1 else f"{window / timedelta(minutes=1):g}min"
+
+
+def _calendar_mean(compute: Mean, state: WindowState, reading: Reading) -> list[Observation]:
+    value = judged_value(reading, compute.metric)
+    if value is None:
+        return []
+    start = period_start(reading.ts, compute.window)
+    closed: list[Observation] = []
+    if state.period is not None and start > state.period:
+        closed = _close_mean(compute, state)
+    if state.period is None or start == state.period:
+        state.period = start
+        state.total += value
+        state.count += 1
+    return closed  # a reading for a period already closed is late: not judged
+
+
+def _close_mean(compute: Mean, state: WindowState) -> list[Observation]:
+    assert state.period is not None
+    end = at_ms(state.period + compute.window // MS)
+    enough = state.count >= compute.min_samples
+    observed = [Observation(state.total / state.count, end, _period_name(state.period, compute.window))]
+    state.period, state.total, state.count = None, 0.0, 0
+    return observed if enough else []
+
+
+def _period_name(start: int, window: timedelta) -> str:
+    begin = at_ms(start)
+    return (
+        f"day {begin:%Y-%m-%d}" if window >= DAY else f"hour {begin:%Y-%m-%d %H}:00–{begin.hour + 1:02d}:00"
+    )
+
+
+def _night_leq(compute: NightLeq, state: WindowState, reading: Reading) -> list[Observation]:
+    closed: list[Observation] = []
+    if state.period is not None and reading.ts >= noise.night_end(at_ms(state.period).date()):
+        closed = _close_night(compute, state)
+    value = judged_value(reading, compute.metric)
+    if value is None or not noise.is_night(reading.ts):
+        return closed
+    night = noise.night_of(reading.ts)
+    start = ms(noise.night_end(night) - timedelta(hours=8))
+    if state.period is None:
+        state.period = start
+    if start == state.period:
+        state.total += 10 ** (value / 10)
+        state.count += 1
+    return closed
+
+
+def _close_night(compute: NightLeq, state: WindowState) -> list[Observation]:
+    assert state.period is not None
+    night = at_ms(state.period).date()
+    leq = 10 * math.log10(state.total / state.count) if state.count else math.nan
+    enough = state.count >= compute.min_samples
+    state.period, state.total, state.count = None, 0.0, 0
+    return [Observation(leq, noise.night_end(night), f"night of {night:%Y-%m-%d}")] if enough else []
+
+
+def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observation]:
+    value = judged_value(reading, compute.metric)
+    if value is None:
+        return []
+    bisect.insort(state.samples, (ms(reading.ts), value))
+    newest = state.samples[-1][0]
+    cut = bisect.bisect_left(state.samples, (newest - compute.window // MS, -math.inf))
+    del state.samples[:cut]
+    (first_at, first), (last_at, last) = state.samples[0], state.samples[-1]
+    # A rate over a sliver of the window would magnify noise: wait for half of it.
+    if last_at - first_at < compute.window // MS // 2:
+        return []
+    per_day = (last - first) / ((last_at - first_at) / (DAY // MS))
+    return [Observation(per_day, at_ms(newest), f"change per day over {_span(compute.window)}")]
+
+
+AQI_POLLUTANTS = {p.value: p for p in Pollutant}
+
+
+def _hourly_aqi(state: WindowState, reading: Reading) -> list[Observation]:
+    start = period_start(reading.ts, timedelta(hours=1))
+    closed: list[Observation] = []
+    if state.period is not None and start > state.period:
+        closed = _close_hour(state)
+    if state.period is None:
+        state.period = start
+    if start != state.period:
+        return closed
+    for metric in AQI_POLLUTANTS:
+        value = judged_value(reading, metric)
+        if value is not None:
+            total, count = state.sums.get(metric, (0.0, 0))
+            state.sums[metric] = (total + value, count + 1)
+    return closed
+
+
+def _close_hour(state: WindowState) -> list[Observation]:
+    assert state.period is not None
+    means = {metric: total / count for metric, (total, count) in state.sums.items()}
+    end = at_ms(state.period + 3_600_000)
+    name = _period_name(state.period, timedelta(hours=1))
+    state.period, state.sums = None, {}
+    if "so2" in means:
+        state.hourly_so2 = [*state.hourly_so2, means["so2"]][-24:]
+    if not means:
+        return []
+    concentrations: dict[tuple[Pollutant, Averaging], float] = {}
+    for metric, mean in means.items():
+        pollutant = AQI_POLLUTANTS[metric]
+        # Hourly AQI applies the 24 h breakpoints to 1 h PM concentrations.
+        particulate = pollutant in (Pollutant.PM10, Pollutant.PM25)
+        concentrations[(pollutant, Averaging.DAY if particulate else Averaging.HOUR)] = mean
+    if "so2" in means:
+        concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(state.hourly_so2) / len(state.hourly_so2)
+    result = aqi(concentrations)
+    return [Observation(result.aqi, end, f"AQI of {name}")]
+
+
+def _repeats(compute: Stuck, state: WindowState, reading: Reading) -> list[Observation]:
+    value = reading.values.get(compute.metric)
+    if value is None:
+        return []
+    state.repeats = state.repeats + 1 if value == state.last_value else 1
+    state.last_value = value
+    return [Observation(state.repeats, reading.ts, f"consecutive identical {compute.metric} readings")]
+
+
+def _flag_window(compute: FlaggedFor) -> str:
+    return f"minutes {compute.metric or 'a metric'} flagged {'/'.join(flag.value for flag in compute.flags)}"
+
+
+def _metrics(metric: str | None, reading: Reading) -> list[str]:
+    """The named metric if the reading has it; every metric of the reading if none is named."""
+    if metric is None:
+        return list(reading.values)
+    return [metric] if metric in reading.values else []
+
+
+def _flagged(compute: FlaggedFor, state: WindowState, reading: Reading) -> list[Observation]:
+    metrics = _metrics(compute.metric, reading)
+    if not metrics:
+        return []
+    if any(reading.flag(metric) in compute.flags for metric in metrics):
+        state.flagged_since = min(state.flagged_since or ms(reading.ts), ms(reading.ts))
+        minutes = (ms(reading.ts) - state.flagged_since) / 60_000
+    else:
+        state.flagged_since, minutes = None, 0.0
+    return [Observation(minutes, reading.ts, _flag_window(compute))]
+
+
+def _out_of_range(compute: OutOfRange, reading: Reading, station: Station) -> list[Observation]:
+    metrics = _metrics(compute.metric, reading)
+    if not metrics:
+        return []
+    outside = [
+        metric
+        for metric in metrics
+        if reading.flag(metric) is Flag.OVER_RANGE
+        or not _within(reading.values[metric], station.instrument_ranges.get(metric))
+    ]
+    window = f"outside the instrument's range: {', '.join(outside)}" if outside else "instrument range"
+    return [Observation(1.0 if outside else 0.0, reading.ts, window)]
+
+
+def _within(value: float, span: tuple[float, float] | None) -> bool:
+    return span is None or span[0] <= value <= span[1]

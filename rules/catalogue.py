@@ -1,0 +1,81 @@
+"""Loading the rule catalogue, and explaining a rule in plain words."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from ingest.config_files import load_yaml
+from rules.durations import format_duration
+from rules.model import ByAttribute, Catalogue, Condition, FromStandard, FromStation, Rule, Threshold
+from rules.standards.limits import AMMONIA_SLIP
+from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
+
+SHIPPED = Path(str(files("rules") / "catalogue.yaml"))
+
+
+def load_catalogue(path: Path = SHIPPED) -> Catalogue:
+    return load_yaml(path, Catalogue)
+
+
+STANDARD_WORDS = {
+    "gb3096_night": "the night limit of the zone (GB 3096-2008): "
+    + ", ".join(f"{zone.value}: {night:g}" for zone, (_, night) in ZONE_LIMITS.items()),
+    "gb3096_sudden": f"the zone's night limit + {SUDDEN_NOISE_ALLOWANCE:g} dB(A) (GB 3096-2008)",
+    "ammonia_slip": "the unit's limit: "
+    + ", ".join(
+        f"{unit} {limit.value:g} {limit.unit} ({limit.source})" for unit, limit in AMMONIA_SLIP.items()
+    ),
+    "gb37822_nmhc_1h": "10 mg/m³, or 6 where special limits apply (GB 37822-2019)",
+    "gb37822_nmhc_single": "30 mg/m³, or 20 where special limits apply (GB 37822-2019)",
+}
+
+
+def threshold_words(threshold: Threshold) -> str:
+    match threshold:
+        case ByAttribute(by=attribute, values=values):
+            return f"by {attribute}: " + ", ".join(f"{key} {value:g}" for key, value in values.items())
+        case FromStation(station_attribute=attribute):
+            return f"the station's {attribute.replace('_', ' ')}"
+        case FromStandard(standard=standard):
+            return STANDARD_WORDS[standard]
+    return f"{threshold:g}"
+
+
+def condition_words(condition: Condition) -> list[str]:
+    lines = [
+        f"{severity} when the value is {condition.op} {threshold_words(threshold)}"
+        for severity, threshold in (("warning", condition.warning), ("critical", condition.critical))
+        if threshold is not None
+    ]
+    if condition.pending_count > 1 or condition.pending_for:
+        waits = [f"{condition.pending_count} values in a row"] if condition.pending_count > 1 else []
+        waits += [f"{format_duration(condition.pending_for)} in breach"] if condition.pending_for else []
+        lines.append("fires only after " + " and ".join(waits))
+    if condition.hysteresis:
+        lines.append(f"clears {condition.hysteresis:g} on the safe side of the threshold")
+    return lines
+
+
+def explain(rule: Rule) -> str:
+    compute = rule.compute.model_dump(exclude_none=True)
+    return "\n".join(
+        [
+            f"{rule.id}",
+            f"  {rule.title.zh}",
+            f"  {rule.title.en}",
+            "",
+            f"  {rule.description.zh}",
+            f"  {rule.description.en}",
+            "",
+            f"  source:     {rule.source}",
+            f"  applies to: {', '.join(kind.value for kind in rule.applies_to.kinds)} stations"
+            + "".join(
+                f"; {name} {', '.join(map(str, values))}"
+                for name, values in rule.applies_to.model_dump(exclude={"kinds"}, exclude_none=True).items()
+            ),
+            f"  computes:   {', '.join(f'{key}={value}' for key, value in compute.items())}",
+            *(f"  condition:  {line}" for line in condition_words(rule.condition)),
+            f"  notifies:   {', '.join(role.value for role in rule.notify)}",
+        ]
+    )

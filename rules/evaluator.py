@@ -1,0 +1,110 @@
+"""Pure evaluation of the catalogue for one station: (state, reading or clock tick) → transitions.
+
+No I/O and no wall clock: the same readings and ticks always give the same transitions. The
+state is a small pydantic model, so the stream can keep it in a changelog-backed table.
+``evaluate`` and ``tick`` update the state they are given and return what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from ingest.contract import Reading
+from ingest.stations import Station
+from rules.aggregations import Observation, WindowState, on_reading, on_tick
+from rules.alerting import AlertState, Change, judge
+from rules.model import ByAttribute, FromStandard, FromStation, Rule, Severity, Threshold
+from rules.standards.limits import AMMONIA_SLIP, nmhc_limits
+from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
+
+Observer = Callable[[Rule, "WindowState"], list[Observation]]
+
+
+class RuleState(BaseModel):
+    window: WindowState = Field(default_factory=WindowState)
+    alert: AlertState = Field(default_factory=AlertState)
+
+
+class StationState(BaseModel):
+    """All a station's rule states, by rule id."""
+
+    rules: dict[str, RuleState] = Field(default_factory=dict)
+
+
+class Transition(Change):
+    rule: str
+    subject: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across restarts and replays: the rule and what it watches."""
+        return f"{self.rule}/{self.subject}"
+
+
+def resolve(threshold: Threshold | None, station: Station) -> float | None:
+    """The number a threshold means for this station; None where it does not apply to it."""
+    match threshold:
+        case None:
+            return None
+        case float() | int():
+            return float(threshold)
+        case ByAttribute(by=attribute, values=values):
+            key = getattr(station, attribute)
+            return values.get(getattr(key, "value", key)) if key is not None else None
+        case FromStation(station_attribute=attribute):
+            value: float | None = getattr(station, attribute)
+            return value
+        case FromStandard(standard="gb3096_night"):
+            return ZONE_LIMITS[station.zone][1] if station.zone else None
+        case FromStandard(standard="gb3096_sudden"):
+            return ZONE_LIMITS[station.zone][1] + SUDDEN_NOISE_ALLOWANCE if station.zone else None
+        case FromStandard(standard="ammonia_slip"):
+            return AMMONIA_SLIP[station.unit_type].value if station.unit_type else None
+        case FromStandard(standard="gb37822_nmhc_1h"):
+            return nmhc_limits(station.special_limits)[0].value
+        case FromStandard(standard="gb37822_nmhc_single"):
+            return nmhc_limits(station.special_limits)[1].value
+    raise AssertionError(f"unhandled threshold {threshold!r}")
+
+
+def thresholds_for(rule: Rule, station: Station) -> dict[Severity, float]:
+    resolved = {
+        Severity.WARNING: resolve(rule.condition.warning, station),
+        Severity.CRITICAL: resolve(rule.condition.critical, station),
+    }
+    return {severity: value for severity, value in resolved.items() if value is not None}
+
+
+class StationEvaluator:
+    """The rules that apply to one station, with their thresholds resolved once."""
+
+    def __init__(self, rules: list[Rule], station: Station) -> None:
+        self.station = station
+        self.rules = [
+            (rule, limits)
+            for rule in rules
+            if rule.applies_to.matches(station) and (limits := thresholds_for(rule, station))
+        ]
+
+    def evaluate(self, state: StationState, reading: Reading) -> list[Transition]:
+        return self._judge(
+            state, lambda rule, window: on_reading(rule.compute, window, reading, self.station)
+        )
+
+    def tick(self, state: StationState, now: datetime) -> list[Transition]:
+        """The event clock (the fleet watermark) reached ``now``."""
+        return self._judge(state, lambda rule, window: on_tick(rule.compute, window, now))
+
+    def _judge(self, state: StationState, observe: Observer) -> list[Transition]:
+        transitions: list[Transition] = []
+        for rule, limits in self.rules:
+            rule_state = state.rules.setdefault(rule.id, RuleState())
+            for seen in observe(rule, rule_state.window):
+                for change in judge(rule.condition, limits, rule_state.alert, seen):
+                    transitions.append(
+                        Transition(**change.model_dump(), rule=rule.id, subject=self.station.id)
+                    )
+        return transitions
