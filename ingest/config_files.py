@@ -54,7 +54,8 @@ def _child(node: Any, key: int | str) -> Any:
 
 def describe(error: ErrorDetails, data: Any) -> str:
     fix = FIXES.get(error["type"])
-    got = f" (got {str(error['input'])[:60]!r})" if error["type"] != "missing" else ""
+    shown = error["type"] != "missing" and not isinstance(error["input"], dict | list)
+    got = f" (got {str(error['input'])[:60]!r})" if shown else ""
     return f"  {where(error['loc'], data)}: {error['msg']}{got}" + (f"; fix: {fix}" if fix else "")
 
 

@@ -60,9 +60,12 @@ def judge(
     """Update ``state`` with one observation and return what changed."""
     breach = worst_breach(condition, thresholds, seen.value)
 
+    lowest = _lowest(thresholds)
+
     def change(status: Literal["pending", "firing", "resolved"], severity: Severity | None) -> Change:
+        """A change, with the threshold it is about: a resolution's is the one it cleared."""
         assert state.since is not None
-        threshold = thresholds[severity or state.severity or _lowest(thresholds)]
+        threshold = thresholds[lowest if status == "resolved" else severity or lowest]
         return Change(
             state=status,
             severity=severity,
@@ -75,7 +78,6 @@ def judge(
 
     if state.status is Status.FIRING:
         assert state.severity is not None
-        lowest = _lowest(thresholds)
         if breach is None and cleared(condition, seen.value, thresholds[lowest]):
             resolved = change("resolved", state.severity)
             state.status, state.severity, state.since, state.breaches = Status.INACTIVE, None, None, 0

@@ -224,8 +224,6 @@ class Rule(Strict):
                     f"compute.metric {metric!r} is not reported by {kind.value} stations; "
                     f"use one of {', '.join(METRICS[kind])}"
                 )
-        if isinstance(self.compute, HourlyAqi | NightLeq) and len(self.applies_to.kinds) > 1:
-            raise ValueError(f"{self.compute.function} applies to one kind of station only")
         if isinstance(self.compute, HourlyAqi) and self.applies_to.kinds != [Kind.AIR]:
             raise ValueError("hourly_aqi needs air stations (applies_to.kinds: [air])")
         window = getattr(self.compute, "window", None)
