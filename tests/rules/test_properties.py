@@ -33,7 +33,7 @@ NORMAL_ONLY = st.just(Flag.NORMAL)
 
 @st.composite
 def station_story(
-    draw: st.DrawFn, flags: st.SearchStrategy[Flag] = st.just(Flag.NORMAL)
+    draw: st.DrawFn, flags: st.SearchStrategy[Flag] = NORMAL_ONLY
 ) -> tuple[Kind, list[Reading]]:
     """A station's readings in time order, minutes apart, with values across each metric's range."""
     kind = draw(st.sampled_from(list(Kind)))
