@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
+from ingest.contract import CHINA_STANDARD_TIME, Flag, Reading
 from ingest.stations import Station
+from rules import hourly
+from rules.hourly import at_ms, ms
 from rules.model import (
     Aggregation,
     FlaggedFor,
@@ -50,20 +52,12 @@ class WindowState(BaseModel):
     period: int | None = Field(None, description="start of the open calendar period or night, epoch ms")
     total: float = 0.0
     count: int = 0
-    sums: dict[str, tuple[float, int]] = Field(default_factory=dict, description="per pollutant, this hour")
+    hour: hourly.HourState = Field(default_factory=hourly.HourState)
     hourly_so2: list[float] = Field(default_factory=list, description="the last 24 hourly SO2 means")
     last_value: float | None = None
     repeats: int = 0
     last_seen: int | None = None
     flagged_since: int | None = None
-
-
-def ms(ts: datetime) -> int:
-    return (ts - EPOCH) // MS
-
-
-def at_ms(value: int) -> datetime:
-    return (EPOCH + value * MS).astimezone(CHINA_STANDARD_TIME)
 
 
 def period_start(ts: datetime, length: timedelta) -> int:
@@ -101,7 +95,7 @@ def on_reading(
         case Rate():
             return _rate(compute, state, reading)
         case HourlyAqi():
-            return _hourly_aqi(state, reading)
+            return _hourly_aqi(state, hourly.add(state.hour, reading))
         case Stuck():
             return _repeats(compute, state, reading)
         case Silence():
@@ -124,8 +118,7 @@ def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Obs
             if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
                 return _close_night(compute, state)
         case HourlyAqi():
-            if state.period is not None and ms(now) >= state.period + 3_600_000:
-                return _close_hour(state)
+            return _hourly_aqi(state, hourly.close_due(state.hour, now))
         case Silence():
             if state.last_seen is not None:
                 minutes = (ms(now) - state.last_seen) / 60_000
@@ -229,46 +222,28 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
     return [Observation(per_day, at_ms(newest), f"change per day over {_span(compute.window)}")]
 
 
-AQI_POLLUTANTS = {p.value: p for p in Pollutant}
+def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
+    observed = []
+    for hour in closed_hours:
+        if "so2" in hour.means:
+            state.hourly_so2 = [*state.hourly_so2, hour.means["so2"]][-24:]
+        concentrations = {
+            # Hourly AQI applies the 24 h breakpoints to 1 h PM concentrations.
+            (Pollutant(metric), Averaging.DAY if metric in PARTICULATES else Averaging.HOUR): mean
+            for metric, mean in hour.means.items()
+        }
+        if state.hourly_so2:
+            concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(state.hourly_so2) / len(
+                state.hourly_so2
+            )
+        name = _period_name(hour.start, timedelta(hours=1))
+        observed.append(
+            Observation(aqi(concentrations).aqi, at_ms(hour.start + hourly.HOUR_MS), f"AQI of {name}")
+        )
+    return observed
 
 
-def _hourly_aqi(state: WindowState, reading: Reading) -> list[Observation]:
-    start = period_start(reading.ts, timedelta(hours=1))
-    closed: list[Observation] = []
-    if state.period is not None and start > state.period:
-        closed = _close_hour(state)
-    if state.period is None:
-        state.period = start
-    if start != state.period:
-        return closed
-    for metric in AQI_POLLUTANTS:
-        value = judged_value(reading, metric)
-        if value is not None:
-            total, count = state.sums.get(metric, (0.0, 0))
-            state.sums[metric] = (total + value, count + 1)
-    return closed
-
-
-def _close_hour(state: WindowState) -> list[Observation]:
-    assert state.period is not None
-    means = {metric: total / count for metric, (total, count) in state.sums.items()}
-    end = at_ms(state.period + 3_600_000)
-    name = _period_name(state.period, timedelta(hours=1))
-    state.period, state.sums = None, {}
-    if "so2" in means:
-        state.hourly_so2 = [*state.hourly_so2, means["so2"]][-24:]
-    if not means:
-        return []
-    concentrations: dict[tuple[Pollutant, Averaging], float] = {}
-    for metric, mean in means.items():
-        pollutant = AQI_POLLUTANTS[metric]
-        # Hourly AQI applies the 24 h breakpoints to 1 h PM concentrations.
-        particulate = pollutant in (Pollutant.PM10, Pollutant.PM25)
-        concentrations[(pollutant, Averaging.DAY if particulate else Averaging.HOUR)] = mean
-    if "so2" in means:
-        concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(state.hourly_so2) / len(state.hourly_so2)
-    result = aqi(concentrations)
-    return [Observation(result.aqi, end, f"AQI of {name}")]
+PARTICULATES = {Pollutant.PM10.value, Pollutant.PM25.value}
 
 
 def _repeats(compute: Stuck, state: WindowState, reading: Reading) -> list[Observation]:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.contract import METRICS, Flag, Kind, StationId
 from ingest.stations import NoiseZone, Station
@@ -205,15 +205,20 @@ def breaks(op: str, value: float, threshold: float) -> bool:
     }[op]
 
 
-class Rule(Strict):
+class RuleBase(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
     title: Text
     description: Text
     source: str = Field(min_length=3, description="plan clause or standard, e.g. GB 3095-2012")
-    applies_to: Selector
-    compute: Aggregation
     condition: Condition
     notify: list[Role] = Field(min_length=1)
+
+
+class Rule(RuleBase):
+    """A rule judged on each station's own readings."""
+
+    applies_to: Selector
+    compute: Aggregation
 
     @model_validator(mode="after")
     def _metric_exists(self) -> Rule:
@@ -241,18 +246,85 @@ class Rule(Strict):
 CALENDAR = {timedelta(hours=1), timedelta(days=1)}
 
 
+# --- fleet-wide rules: the plan's figures for districts and the city ------------------------
+
+
+class FleetScope(Strict):
+    """A fleet rule's subjects: the city as a whole, or each district (附件1)."""
+
+    scope: Literal["city", "district"]
+    districts: list[str] | None = None
+
+
+class HeavyDayBudget(Strict):
+    """Percent of the year's heavy-pollution-day budget used: the days whose city daily AQI
+    reached ``heavy_aqi``, over ``share`` × the days of the year."""
+
+    function: Literal["heavy_day_budget"]
+    share: float = Field(0.014, gt=0, le=1)
+    heavy_aqi: int = Field(201, ge=0, le=500)
+
+
+class YearToDateMean(Strict):
+    """A district's mean of daily PM2.5 means since 1 January."""
+
+    function: Literal["ytd_mean"]
+    metric: Literal["pm25"] = "pm25"
+
+
+class ProjectedGoodDays(Strict):
+    """A district's good days (daily AQI ≤ 100) so far, scaled to the whole year."""
+
+    function: Literal["projected_good_days"]
+
+
+class NightCompliance(Strict):
+    """Percent of compliant station-nights over the last ``nights`` nights, city-wide."""
+
+    function: Literal["night_compliance"]
+    nights: int = Field(30, ge=1, le=366)
+
+
+FleetAggregation = Annotated[
+    HeavyDayBudget | YearToDateMean | ProjectedGoodDays | NightCompliance, Field(discriminator="function")
+]
+#: Which scope each fleet function is computed for.
+FLEET_SCOPES = {
+    "heavy_day_budget": "city",
+    "night_compliance": "city",
+    "ytd_mean": "district",
+    "projected_good_days": "district",
+}
+
+
+class FleetRule(RuleBase):
+    """A rule judged on per-station results gathered by district or for the whole city."""
+
+    applies_to: FleetScope
+    compute: FleetAggregation
+
+    @model_validator(mode="after")
+    def _scope_fits(self) -> FleetRule:
+        needed = FLEET_SCOPES[self.compute.function]
+        if self.applies_to.scope != needed:
+            raise ValueError(
+                f"{self.compute.function} is computed per {needed}: set applies_to.scope: {needed}"
+            )
+        return self
+
+
 class Catalogue(Strict):
     rules: list[Rule]
+    fleet_rules: list[FleetRule] = Field(default_factory=list)
 
-    @field_validator("rules")
-    @classmethod
-    def _unique_ids(cls, rules: list[Rule]) -> list[Rule]:
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Catalogue:
         seen: set[str] = set()
-        for rule in rules:
+        for rule in [*self.rules, *self.fleet_rules]:
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} appears twice; ids must be unique")
             seen.add(rule.id)
-        return rules
+        return self
 
     def for_station(self, station: Station) -> list[Rule]:
         return [rule for rule in self.rules if rule.applies_to.matches(station)]

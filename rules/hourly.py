@@ -1,0 +1,67 @@
+"""Clock-hour means of the air pollutants: the building block of hourly AQI and of daily values.
+
+Only N-flagged values count. A reading in a later hour closes the open one; a reading for an
+hour already closed is late and ignored (the stream counts late readings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
+from rules.standards.aqi import Pollutant
+
+HOUR_MS = 3_600_000
+POLLUTANTS = [pollutant.value for pollutant in Pollutant]
+
+
+def ms(ts: datetime) -> int:
+    return (ts - EPOCH) // timedelta(milliseconds=1)
+
+
+def at_ms(value: int) -> datetime:
+    return (EPOCH + timedelta(milliseconds=value)).astimezone(CHINA_STANDARD_TIME)
+
+
+def hour_start(ts: datetime) -> int:
+    return ms(ts.astimezone(CHINA_STANDARD_TIME).replace(minute=0, second=0, microsecond=0))
+
+
+@dataclass(frozen=True)
+class ClosedHour:
+    start: int  # epoch ms
+    means: dict[str, float]
+
+
+class HourState(BaseModel):
+    start: int | None = None
+    sums: dict[str, tuple[float, int]] = Field(default_factory=dict)
+
+
+def add(state: HourState, reading: Reading) -> list[ClosedHour]:
+    start = hour_start(reading.ts)
+    closed = close(state) if state.start is not None and start > state.start else []
+    if state.start is None:
+        state.start = start
+    if start == state.start:
+        for metric in POLLUTANTS:
+            value = reading.values.get(metric)
+            if value is not None and reading.flag(metric) is Flag.NORMAL:
+                total, count = state.sums.get(metric, (0.0, 0))
+                state.sums[metric] = (total + value, count + 1)
+    return closed
+
+
+def close_due(state: HourState, now: datetime) -> list[ClosedHour]:
+    return close(state) if state.start is not None and ms(now) >= state.start + HOUR_MS else []
+
+
+def close(state: HourState) -> list[ClosedHour]:
+    assert state.start is not None
+    means = {metric: total / count for metric, (total, count) in state.sums.items()}
+    closed = ClosedHour(state.start, means)
+    state.start, state.sums = None, {}
+    return [closed] if means else []
