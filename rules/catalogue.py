@@ -7,7 +7,16 @@ from pathlib import Path
 
 from ingest.config_files import load_yaml
 from rules.durations import format_duration
-from rules.model import ByAttribute, Catalogue, Condition, FromStandard, FromStation, Rule, Threshold
+from rules.model import (
+    ByAttribute,
+    Catalogue,
+    Condition,
+    FleetRule,
+    FromStandard,
+    FromStation,
+    Rule,
+    Threshold,
+)
 from rules.standards.limits import AMMONIA_SLIP
 from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
 
@@ -57,7 +66,23 @@ def condition_words(condition: Condition) -> list[str]:
     return lines
 
 
-def explain(rule: Rule) -> str:
+def subjects(rule: Rule | FleetRule) -> str:
+    if isinstance(rule, FleetRule):
+        scope = rule.applies_to
+        where = "the city as a whole" if scope.scope == "city" else "each district"
+        return where + (f" among {', '.join(scope.districts)}" if scope.districts else "")
+    return f"{', '.join(kind.value for kind in rule.applies_to.kinds)} stations" + "".join(
+        f"; {name} {', '.join(map(str, values))}"
+        for name, values in rule.applies_to.model_dump(exclude={"kinds"}, exclude_none=True).items()
+    )
+
+
+def all_rules(catalogue: Catalogue) -> dict[str, Rule | FleetRule]:
+    found: dict[str, Rule | FleetRule] = {rule.id: rule for rule in catalogue.rules}
+    return found | {rule.id: rule for rule in catalogue.fleet_rules}
+
+
+def explain(rule: Rule | FleetRule) -> str:
     compute = rule.compute.model_dump(exclude_none=True)
     return "\n".join(
         [
@@ -69,11 +94,7 @@ def explain(rule: Rule) -> str:
             f"  {rule.description.en}",
             "",
             f"  source:     {rule.source}",
-            f"  applies to: {', '.join(kind.value for kind in rule.applies_to.kinds)} stations"
-            + "".join(
-                f"; {name} {', '.join(map(str, values))}"
-                for name, values in rule.applies_to.model_dump(exclude={"kinds"}, exclude_none=True).items()
-            ),
+            f"  applies to: {subjects(rule)}",
             f"  computes:   {', '.join(f'{key}={value}' for key, value in compute.items())}",
             *(f"  condition:  {line}" for line in condition_words(rule.condition)),
             f"  notifies:   {', '.join(role.value for role in rule.notify)}",

@@ -16,7 +16,7 @@ from ingest.contract import Reading
 from ingest.stations import Station
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
 from rules.alerting import AlertState, Change, judge
-from rules.model import ByAttribute, FromStandard, FromStation, Rule, Severity, Threshold
+from rules.model import ByAttribute, FromStandard, FromStation, Rule, RuleBase, Severity, Threshold
 from rules.standards.limits import AMMONIA_SLIP, nmhc_limits
 from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
 
@@ -103,8 +103,15 @@ class StationEvaluator:
         for rule, limits in self.rules:
             rule_state = state.rules.setdefault(rule.id, RuleState())
             for seen in observe(rule, rule_state.window):
-                for change in judge(rule.condition, limits, rule_state.alert, seen):
-                    transitions.append(
-                        Transition(**change.model_dump(), rule=rule.id, subject=self.station.id)
-                    )
+                transitions += judged(rule, self.station.id, limits, rule_state.alert, seen)
         return transitions
+
+
+def judged(
+    rule: RuleBase, subject: str, limits: dict[Severity, float], alert: AlertState, seen: Observation
+) -> list[Transition]:
+    """Judge one observation of ``rule`` for ``subject``, naming both in the transitions."""
+    return [
+        Transition(**change.model_dump(), rule=rule.id, subject=subject)
+        for change in judge(rule.condition, limits, alert, seen)
+    ]

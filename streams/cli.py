@@ -16,7 +16,7 @@ import click
 from ingest.config_files import ConfigError
 from ingest.settings import BridgeSettings
 from rules.catalogue import SHIPPED as SHIPPED_RULES
-from rules.catalogue import explain, load_catalogue
+from rules.catalogue import all_rules, explain, load_catalogue
 from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
@@ -111,7 +111,8 @@ def rules_check(path: Path) -> None:
         catalogue = load_catalogue(path)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{path}: {len(catalogue.rules)} rules, all valid")
+    counts = f"{len(catalogue.rules)} station rules and {len(catalogue.fleet_rules)} fleet rules"
+    click.echo(f"{path}: {counts}, all valid")
 
 
 @rules.command("explain")
@@ -125,7 +126,7 @@ def rules_explain(rule_id: str, path: Path) -> None:
         catalogue = load_catalogue(path)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    found = {rule.id: rule for rule in catalogue.rules}
+    found = all_rules(catalogue)
     if rule_id not in found:
         raise click.ClickException(f"no rule {rule_id!r} in {path}; the rules are: {', '.join(found)}")
     click.echo(explain(found[rule_id]))

@@ -1,0 +1,159 @@
+"""Per-station results that the fleet rules gather: a station's day of air, a station's night of noise.
+
+A day of air follows GB 3095-2012's data validity: a pollutant's 24 h mean needs 20 hourly
+means; O3's daily maximum 8 h mean is taken over the 8 h windows inside the day that hold at
+least 6 hourly means. The day's AQI (HJ 633-2012) uses whatever is valid.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from ingest.contract import CHINA_STANDARD_TIME, Reading
+from ingest.stations import Station
+from rules import hourly
+from rules.aggregations import Observation, WindowState, on_reading, on_tick
+from rules.hourly import at_ms
+from rules.model import NightLeq
+from rules.standards.aqi import Averaging, Pollutant, aqi
+from rules.standards.noise import ZONE_LIMITS
+
+MIN_HOURS_FOR_A_DAY = 20
+MIN_HOURS_FOR_8H = 6
+
+
+class StationDay(BaseModel):
+    station: str
+    district: str
+    day: date
+    #: 24 h means (µg/m³; CO mg/m³) of the pollutants with enough hours, by metric name.
+    means: dict[str, float]
+    o3_max_1h: float | None = None
+    o3_max_8h: float | None = None
+    aqi: int
+
+
+class StationNight(BaseModel):
+    station: str
+    district: str
+    night: date
+    leq: float
+    limit: float
+
+    @property
+    def compliant(self) -> bool:
+        return self.leq <= self.limit
+
+
+class DayState(BaseModel):
+    hour: hourly.HourState = Field(default_factory=hourly.HourState)
+    day: date | None = None
+    #: Hourly means of the open day: metric → 24 slots.
+    hours: dict[str, list[float | None]] = Field(default_factory=dict)
+
+
+def _day_of(hour_start: int) -> date:
+    return at_ms(hour_start).date()
+
+
+class DailyAir:
+    """Collects one air station's hourly means into days, and closes each day into a StationDay."""
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+
+    def on_reading(self, state: DayState, reading: Reading) -> list[StationDay]:
+        return self._file(state, hourly.add(state.hour, reading))
+
+    def on_tick(self, state: DayState, now: datetime) -> list[StationDay]:
+        closed = self._file(state, hourly.close_due(state.hour, now))
+        if state.day is not None and now >= _day_end(state.day):
+            closed += self._close(state)
+        return closed
+
+    def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> list[StationDay]:
+        closed: list[StationDay] = []
+        for hour in hours:
+            day = _day_of(hour.start)
+            if state.day is not None and day > state.day:
+                closed += self._close(state)
+            if state.day is None:
+                state.day = day
+            if day == state.day:
+                slot = at_ms(hour.start).hour
+                for metric, mean in hour.means.items():
+                    state.hours.setdefault(metric, [None] * 24)[slot] = mean
+        return closed
+
+    def _close(self, state: DayState) -> list[StationDay]:
+        assert state.day is not None
+        day, hours = state.day, state.hours
+        state.day, state.hours = None, {}
+        means = {
+            metric: math.fsum(values) / len(values)
+            for metric, slots in hours.items()
+            if len(values := [v for v in slots if v is not None]) >= MIN_HOURS_FOR_A_DAY
+        }
+        o3 = hours.get("o3", [])
+        o3_max_1h = max((v for v in o3 if v is not None), default=None)
+        windows = [[v for v in o3[start : start + 8] if v is not None] for start in range(17)] if o3 else []
+        o3_max_8h = max((math.fsum(w) / len(w) for w in windows if len(w) >= MIN_HOURS_FOR_8H), default=None)
+        concentrations = {
+            (Pollutant(metric), Averaging.DAY): mean for metric, mean in means.items() if metric != "o3"
+        }
+        if o3_max_1h is not None:
+            concentrations[(Pollutant.O3, Averaging.HOUR)] = o3_max_1h
+        if o3_max_8h is not None:
+            concentrations[(Pollutant.O3, Averaging.EIGHT_HOURS)] = o3_max_8h
+        if not concentrations:
+            return []
+        return [
+            StationDay(
+                station=self.station.id,
+                district=self.station.district,
+                day=day,
+                means=means,
+                o3_max_1h=o3_max_1h,
+                o3_max_8h=o3_max_8h,
+                aqi=aqi(concentrations).aqi,
+            )
+        ]
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_STANDARD_TIME)
+
+
+class NightlyNoise:
+    """One noise station's nights, each closed at 06:00 into a StationNight against its zone's limit."""
+
+    COMPUTE = NightLeq(function="night_leq", min_samples=1)
+
+    def __init__(self, station: Station) -> None:
+        if station.zone is None:
+            raise ValueError(
+                f"noise station {station.id} has no functional zone: its nights cannot be judged"
+            )
+        self.station = station
+        self.limit = ZONE_LIMITS[station.zone][1]
+
+    def on_reading(self, state: WindowState, reading: Reading) -> list[StationNight]:
+        return self._nights(on_reading(self.COMPUTE, state, reading, self.station))
+
+    def on_tick(self, state: WindowState, now: datetime) -> list[StationNight]:
+        return self._nights(on_tick(self.COMPUTE, state, now))
+
+    def _nights(self, observed: list[Observation]) -> list[StationNight]:
+        return [
+            StationNight(
+                station=self.station.id,
+                district=self.station.district,
+                night=(seen.at - timedelta(days=1)).date(),
+                leq=seen.value,
+                limit=self.limit,
+            )
+            for seen in observed
+        ]

@@ -1,0 +1,62 @@
+"""Per-station days of air and nights of noise, worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from ingest.contract import Flag, Kind
+from ingest.stations import NoiseZone
+from rules.aggregations import WindowState
+from rules.derived import DailyAir, DayState, NightlyNoise
+from tests.rules.conftest import T0, every, reading, station
+
+HOUR = timedelta(hours=1)
+#: O3 by hour of 2026-07-01: 50 at night, 200 from 12:00 to 15:00.
+O3 = [50.0] * 12 + [200.0] * 4 + [50.0] * 8
+
+
+def test_a_day_of_air_gives_24h_means_o3_maxima_and_the_aqi() -> None:
+    tracker, state = DailyAir(station(Kind.AIR)), DayState()
+    days = []
+    for hour, at in enumerate(every(T0 + timedelta(minutes=30), HOUR, 24)):
+        days += tracker.on_reading(state, reading(Kind.AIR, at, pm25=80 if hour % 2 else 60, o3=O3[hour]))
+    assert days == []
+    days += tracker.on_tick(state, T0 + 24 * HOUR)
+    (day,) = days
+    assert day.day == date(2026, 7, 1) and day.district == "金水区"
+    assert day.means == {"pm25": 70.0, "o3": pytest.approx(75.0)}
+    assert day.o3_max_1h == 200
+    # The best 8 h window holds the four hours at 200 and four at 50: mean 125.
+    assert day.o3_max_8h == 125
+    # PM2.5 70 → 50 + 50/40·35 = 93.75 → 94; O3 1 h 200 → 100; O3 8 h 125 → 50 + 50/60·25 = 70.8 → 71
+    assert day.aqi == 100
+
+
+def test_a_pollutant_with_fewer_than_20_hours_has_no_24h_mean() -> None:
+    tracker, state = DailyAir(station(Kind.AIR)), DayState()
+    for hour, at in enumerate(every(T0, HOUR, 24)):
+        flags = {"pm25": Flag.MAINTENANCE} if hour < 5 else {}
+        tracker.on_reading(state, reading(Kind.AIR, at, flags=flags, pm25=500 if hour < 5 else 40, no2=30))
+    (day,) = tracker.on_tick(state, T0 + 24 * HOUR)
+    assert day.means == {"no2": 30}  # pm25 had 19 valid hours: maintenance hours are not data
+    assert day.o3_max_8h is None
+
+
+def test_a_night_of_noise_against_the_zone_limit() -> None:
+    tracker, state = NightlyNoise(station(Kind.NOISE, zone=NoiseZone.Z2)), WindowState()  # night limit 50
+    night = T0 + timedelta(hours=22)
+    nights = []
+    for at in every(night, timedelta(minutes=30), 16):
+        nights += tracker.on_reading(state, reading(Kind.NOISE, at, laeq=50))
+    nights += tracker.on_tick(state, T0 + timedelta(days=1, hours=6))
+    (result,) = nights
+    assert (result.night, round(result.leq, 9), result.limit, result.compliant) == (
+        date(2026, 7, 1),
+        50,
+        50,
+        True,
+    )
+    with pytest.raises(ValueError, match="no functional zone"):
+        NightlyNoise(station(Kind.NOISE))
