@@ -17,6 +17,7 @@ from ingest.config_files import ConfigError
 from ingest.settings import BridgeSettings
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
+from rules.model import Catalogue
 from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
@@ -103,16 +104,31 @@ def rules() -> None:
     """The rule catalogue: the plan's and the national standards' thresholds."""
 
 
+def _catalogue(path: Path) -> Catalogue:
+    try:
+        return load_catalogue(path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @rules.command("check")
 @click.argument("path", type=click.Path(path_type=Path), default=SHIPPED_RULES)
 def rules_check(path: Path) -> None:
     """Validate a rule catalogue (the shipped one by default); exit 1 with each error."""
-    try:
-        catalogue = load_catalogue(path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    catalogue = _catalogue(path)
     counts = f"{len(catalogue.rules)} station rules and {len(catalogue.fleet_rules)} fleet rules"
     click.echo(f"{path}: {counts}, all valid")
+
+
+@rules.command("list")
+@click.option(
+    "--catalogue", "path", type=click.Path(path_type=Path), default=SHIPPED_RULES, show_default=True
+)
+def rules_list(path: Path) -> None:
+    """List every rule: id, title (zh / en) and source."""
+    catalogue = _catalogue(path)
+    for rule in all_rules(catalogue).values():
+        click.echo(f"{rule.id:32} {rule.title.zh} / {rule.title.en}\n{'':32} {rule.source}")
 
 
 @rules.command("explain")
@@ -122,10 +138,7 @@ def rules_check(path: Path) -> None:
 )
 def rules_explain(rule_id: str, path: Path) -> None:
     """Say in plain words (zh and en) what a rule does and why."""
-    try:
-        catalogue = load_catalogue(path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    catalogue = _catalogue(path)
     found = all_rules(catalogue)
     if rule_id not in found:
         raise click.ClickException(f"no rule {rule_id!r} in {path}; the rules are: {', '.join(found)}")

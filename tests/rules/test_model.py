@@ -129,6 +129,13 @@ def test_rules_check_exits_non_zero_with_every_error(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "17 station rules and 4 fleet rules, all valid" in ok.stdout
 
 
+def test_rules_list_names_every_rule_with_its_source() -> None:
+    listed = envalert("list")
+    assert listed.returncode == 0
+    for rule in all_rules(load_catalogue()).values():
+        assert rule.id in listed.stdout and rule.source in listed.stdout
+
+
 def test_rules_explain_in_both_languages() -> None:
     explained = envalert("explain", "ammonia.slip.1h")
     assert explained.returncode == 0
