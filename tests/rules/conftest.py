@@ -23,7 +23,9 @@ def catalogue() -> Catalogue:
 
 
 def station(kind: Kind, **attributes: Any) -> Station:
-    return Station(id=f"S-{kind.value}", kind=kind, name="测试站", district="金水区", **attributes)
+    return Station(
+        **{"id": f"S-{kind.value}", "kind": kind, "name": "测试站", "district": "金水区", **attributes}
+    )
 
 
 def reading(kind: Kind, at: datetime, flags: dict[str, Flag] | None = None, **values: float) -> Reading:

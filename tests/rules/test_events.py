@@ -1,0 +1,69 @@
+"""AlertEvent: responsible units, units of measure and messages in Chinese and English."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ingest.contract import Kind
+from rules.catalogue import all_rules
+from rules.evaluator import Transition
+from rules.events import alert_event, responsible_units, value_unit
+from rules.fleet import CITY
+from rules.model import Catalogue, Role, Severity
+from tests.rules.conftest import T0, Run, every, reading, station
+
+
+def test_an_ammonia_slip_alert_names_the_enterprise_and_the_district_branch(catalogue: Catalogue) -> None:
+    scr = station(Kind.AMMONIA, unit_type="SCR", operator="荥阳电厂", name="1号机组SCR出口")
+    run = Run(catalogue, "ammonia.slip.1h", scr)
+    run.feed(reading(Kind.AMMONIA, at, nh3=3.2) for at in every(T0, timedelta(minutes=15), 4))
+    run.tick(T0 + timedelta(hours=1))
+    (transition,) = run.transitions
+    event = alert_event(transition, all_rules(catalogue)["ammonia.slip.1h"], scr)
+    assert event.fingerprint == "ammonia.slip.1h/S-ammonia" and event.subject_kind == "station"
+    assert event.units == ["荥阳电厂", "市生态环境局金水区分局"]
+    assert (event.state, event.severity, event.value, event.threshold, event.unit) == (
+        "firing",
+        Severity.WARNING,
+        3.2,
+        2.5,
+        "mg/m³",
+    )
+    assert event.message_zh.startswith("【告警·预警】1号机组SCR出口（金水区） 氨逃逸小时均值超标：")
+    assert "3.2 mg/m³，阈值 2.5 mg/m³，自 07-01 01:00 起。依据：HJ 562-2010" in event.message_zh
+    assert event.message_en.startswith(
+        "[firing warning] 1号机组SCR出口 (金水区, S-ammonia) Hourly ammonia slip"
+    )
+    assert event.key == f"ammonia.slip.1h/S-ammonia/firing/warning/{transition.at.isoformat()}"
+
+
+def test_units_by_role_without_doubles() -> None:
+    well = station(Kind.GROUNDWATER)
+    roles = [Role.WATER_BUREAU, Role.DISTRICT, Role.CITY_BUREAU, Role.DISTRICT, Role.OPERATOR]
+    assert responsible_units(roles, "惠济区", well) == ["市水利局", "惠济区", "市生态环境局"]
+    assert responsible_units([Role.DISTRICT, Role.CITY_BUREAU], None, None) == ["市生态环境局"]
+
+
+def test_units_of_measure_for_every_shipped_rule(catalogue: Catalogue) -> None:
+    units = {rule_id: value_unit(rule) for rule_id, rule in all_rules(catalogue).items()}
+    assert units["air.pm25.24h"] == "µg/m³" and units["air.aqi.heavy"] == ""
+    assert units["noise.night.leq"] == "dB(A)" and units["groundwater.level.falling"] == "m/day"
+    assert units["dq.silent"] == "min" and units["city.heavy-days.budget"] == "%"
+    assert units["district.good-days.projected"] == "days" and units["vocs.nmhc.single"] == "mg/m³"
+
+
+def test_a_city_alert(catalogue: Catalogue) -> None:
+    transition = Transition(
+        state="firing",
+        severity=Severity.WARNING,
+        value=78.28,
+        threshold=60,
+        window="heavy days 4",
+        at=T0,
+        started_at=T0,
+        rule="city.heavy-days.budget",
+        subject=CITY,
+    )
+    event = alert_event(transition, all_rules(catalogue)["city.heavy-days.budget"], None)
+    assert (event.subject_kind, event.district, event.units) == ("city", None, ["市生态环境局"])
+    assert "郑州市 重污染天数占用全年额度：heavy days 4 78.28 %，阈值 60 %" in event.message_zh
