@@ -1,41 +1,47 @@
-"""Stream processors. Offsets advance only after InfluxDB has a batch (at-least-once)."""
+"""Storing agents: readings and alerts into InfluxDB, offsets advancing only after the write.
+
+Both use the same loop: batches bounded by size and time, each batch held until InfluxDB has it
+(at-least-once), records that are not what the topic promises sent to the dead-letter topic.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import TypeVar, cast
 
 from faust.streams import Stream
 from faust.types import EventT, StreamT
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ingest.contract import Reading
 from ingest.kafka import rejected_record
 from ingest.stations import Station, load_stations
-from streams.app import app, readings_topic, rejected_topic, settings
-from streams.influx import make_writer, reading_line
+from rules.events import AlertEvent
+from streams.app import alerts_topic, app, readings_topic, rejected_topic, settings
+from streams.influx import alert_line, make_writer, reading_line
 from streams.sink import RetryingSink
 
 log = logging.getLogger(__name__)
-SOURCE = "worker:store_readings"
 #: Loaded when the worker imports its agents, so a bad catalogue stops it at start.
 stations: dict[str, Station] = load_stations(settings.stations_file)
 REPORT_SECONDS = 10.0
+Record = TypeVar("Record", bound=BaseModel)
 
 
-async def dead_letter(topic: str, payload: bytes, reason: str, detail: str) -> None:
+async def dead_letter(topic: str, payload: bytes, reason: str, detail: str, source: str) -> None:
     now = datetime.now(UTC)
-    record = rejected_record(topic, payload, reason=reason, detail=detail, received_at=now, source=SOURCE)
+    record = rejected_record(topic, payload, reason=reason, detail=detail, received_at=now, source=source)
     await rejected_topic.send(key=topic.encode(), value=record)
 
 
 class ProgressReport:
-    """A log line at most every 10 s while readings flow: how many were stored, how fast."""
+    """A log line at most every 10 s while records flow: how many were stored, how fast."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str) -> None:
+        self._what = what
         self._since = time.monotonic()
         self._reported = 0
 
@@ -43,37 +49,37 @@ class ProgressReport:
         elapsed = time.monotonic() - self._since
         if elapsed >= REPORT_SECONDS:
             rate = (stored - self._reported) / elapsed
-            log.info("stored %d readings in InfluxDB since start (%.0f/s)", stored, rate)
+            log.info("stored %d %s in InfluxDB since start (%.0f/s)", stored, self._what, rate)
             self._since, self._reported = time.monotonic(), stored
 
 
-def decode(events: Sequence[EventT[bytes]]) -> tuple[list[Reading], list[tuple[bytes, str]]]:
-    readings: list[Reading] = []
+def decode(
+    events: Sequence[EventT[bytes]], model: type[Record]
+) -> tuple[list[Record], list[tuple[bytes, str]]]:
+    good: list[Record] = []
     bad: list[tuple[bytes, str]] = []
     for event in events:
         raw = event.value
         try:
-            readings.append(Reading.model_validate_json(raw))
+            good.append(model.model_validate_json(raw))
         except ValidationError as error:
             bad.append((raw, str(error).replace("\n", " ")[:1000]))
-    return readings, bad
+    return good, bad
 
 
-@app.agent(readings_topic)
-async def store_readings(stream: StreamT[bytes]) -> None:
-    """Write every reading to InfluxDB, in batches bounded by size and by time."""
+async def store(
+    stream: StreamT[bytes], model: type[Record], line: Callable[[Record], str], topic: str, what: str
+) -> None:
+    """Write every record of ``stream`` to InfluxDB, in batches bounded by size and by time."""
+    source = f"worker:store_{what}"
     writer = make_writer(settings)
     sink = RetryingSink(writer, settings.write_retry_max_seconds)
     await sink.prepare()
-    log.info("storing readings in %s; %d stations catalogued", writer.address, len(stations))
-    report = ProgressReport()
+    log.info("storing %s in %s", what, writer.address)
+    report = ProgressReport(what)
 
-    def line(reading: Reading) -> str:
-        return reading_line(reading, stations.get(reading.station))
-
-    async def refused(reading: Reading, reason: str) -> None:
-        raw = reading.model_dump_json().encode()
-        await dead_letter(settings.readings_topic, raw, "influx_refused", reason)
+    async def refused(record: Record, reason: str) -> None:
+        await dead_letter(topic, record.model_dump_json().encode(), "influx_refused", reason, source)
 
     try:
         # take_events exists on every Stream but is missing from faust's StreamT protocol.
@@ -85,12 +91,28 @@ async def store_readings(stream: StreamT[bytes]) -> None:
             # with one more reference, released only after InfluxDB has it.
             for event in events:
                 event.message.incref()
-            readings, bad = decode(events)
+            records, bad = decode(events, model)
             for raw, reason in bad:
-                await dead_letter(settings.readings_topic, raw, "not_a_reading", reason)
-            await sink.store(readings, line, refused)
+                await dead_letter(topic, raw, "malformed_record", reason, source)
+            await sink.store(records, line, refused)
             report.batch_done(sink.written)
             for event in events:
                 await stream.ack(event)
     finally:
         await writer.close()
+
+
+@app.agent(readings_topic)
+async def store_readings(stream: StreamT[bytes]) -> None:
+    """Every reading into InfluxDB, one measurement per kind."""
+
+    def line(reading: Reading) -> str:
+        return reading_line(reading, stations.get(reading.station))
+
+    await store(stream, Reading, line, settings.readings_topic, "readings")
+
+
+@app.agent(alerts_topic)
+async def store_alerts(stream: StreamT[bytes]) -> None:
+    """Every alert transition into InfluxDB measurement ``alerts``."""
+    await store(stream, AlertEvent, alert_line, settings.alerts_topic, "alerts")

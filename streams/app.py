@@ -34,3 +34,5 @@ app = faust.App(
 
 readings_topic = app.topic(settings.readings_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
 rejected_topic = app.topic(settings.rejected_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+alerts_topic = app.topic(settings.alerts_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+ticks_topic = app.topic(settings.ticks_topic, key_type=bytes, value_type=bytes, value_serializer="raw")

@@ -168,7 +168,7 @@ def bridge(loglevel: str) -> None:
 def worker(loglevel: str) -> None:
     """Run the Faust worker: Kafka ``readings`` → InfluxDB."""
     try:
-        import streams.agents  # noqa: F401  (registers the agents on the app)
+        import streams.alerting  # noqa: F401  (registers the agents on the app)
         from streams.app import app
     except ConfigError as error:
         raise click.ClickException(str(error)) from None

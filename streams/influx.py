@@ -20,6 +20,7 @@ from influxdb_client.rest import ApiException
 
 from ingest.contract import Reading
 from ingest.stations import Station
+from rules.events import AlertEvent
 from streams.settings import WorkerSettings
 
 #: Statuses that mean the data itself is wrong (bad line, field type conflict, too large).
@@ -43,6 +44,18 @@ def reading_line(reading: Reading, station: Station | None) -> str:
         point.field(metric, float(value))
         point.field(f"{metric}_flag", reading.flag(metric).value)
     return str(point.time(reading.ts, WritePrecision.NS).to_line_protocol())
+
+
+def alert_line(event: AlertEvent) -> str:
+    """One transition as one point of measurement ``alerts``, at its event time."""
+    point = Point("alerts").tag("rule", event.rule).tag("subject", event.subject).tag("state", event.state)
+    point.tag("severity", event.severity.value if event.severity else "none")
+    if event.district:
+        point.tag("district", event.district)
+    point.field("value", float(event.value)).field("threshold", float(event.threshold))
+    point.field("window", event.window).field("message_zh", event.message_zh).field("key", event.key)
+    point.field("started_at", event.started_at.isoformat())
+    return str(point.time(event.event_time, WritePrecision.NS).to_line_protocol())
 
 
 def _classify(status: int, detail: str, where: str) -> Exception:

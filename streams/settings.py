@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from ingest.settings import KafkaSettings
+from rules.catalogue import SHIPPED
 
 DEFAULT_STATIONS = Path(str(files("simulators") / "stations.yaml"))
 
@@ -28,6 +29,14 @@ class WorkerSettings(KafkaSettings):
     write_batch_seconds: float = Field(1.0, gt=0, description="longest wait to fill a batch")
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap while InfluxDB is away")
     stations_file: Path = DEFAULT_STATIONS
+    rules_file: Path = SHIPPED
+    alerts_topic: str = "alerts"
+    ticks_topic: str = "ticks"
+    #: The watermark trails the latest reading time by this much: readings up to this late are
+    #: still judged in order, and every alert waits this long (in event time) before it is judged.
+    allowed_lateness_seconds: float = Field(60.0, ge=0)
+    #: How often (wall time) the watermark is sent to every station, so silent ones are noticed.
+    tick_seconds: float = Field(1.0, gt=0)
     worker_web_port: int = 6066
     #: 0.0.0.0 in a container, so that the board and /metrics can be reached from outside.
     worker_web_bind: str = "127.0.0.1"

@@ -254,7 +254,7 @@ def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
         "the dead-letter records",
     )
     assert Counter(record["reason"] for record in records) == {
-        "not_a_reading": 1,
+        "malformed_record": 1,
         "influx_refused": len(refused_air),
     }
     assert all(record["source"] == "worker:store_readings" for record in records)
