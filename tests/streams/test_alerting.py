@@ -78,3 +78,38 @@ def test_an_ammonia_slip_episode_fires_escalates_and_resolves_exactly_once(
     ]
     assert all(row["subject"] == "NH3-1" and row["district"] == "荥阳市" for row in rows)
     assert len(alerts()) == 3, "nothing else was judged to happen"
+
+
+def test_a_worker_killed_mid_episode_loses_no_transition(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    pipeline = pipeline_factory(SCR)
+    pipeline.start_all()
+    readings = hourly([2.4, 3.0, 6.0, 1.0])
+    publish_readings(services.mqtt_settings(), readings[:10])  # up to 02:15: the warning has fired
+    wait_until(lambda: kafka_records(services.kafka_bootstrap, "alerts"), 60, "the first transition")
+    pipeline.kill("worker")
+    publish_readings(services.mqtt_settings(), readings[10:])
+    pipeline.start("worker")
+
+    def keys() -> list[str]:
+        return [
+            json.loads(value or b"")["key"] for _, value in kafka_records(services.kafka_bootstrap, "alerts")
+        ]
+
+    wait_until(lambda: len(set(keys())) >= 3, 90, "all three transitions after the restart")
+    distinct = list(dict.fromkeys(keys()))
+    assert [key.split("/")[2:4] for key in distinct] == [
+        ["firing", "warning"],
+        ["firing", "critical"],
+        ["resolved", "critical"],
+    ]
+    print(
+        f"\nworker killed mid-episode: {len(keys())} records on alerts, {len(distinct)} distinct transitions"
+    )
+    rows = wait_until(
+        lambda: len(found := services.influx_query("SELECT * FROM alerts")) >= 3 and found,
+        60,
+        "alerts in InfluxDB",
+    )
+    assert len(rows) == 3
