@@ -37,19 +37,30 @@ timelines = app.Table("timelines", key_type=str, value_type=str)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 
 
-class Watermark:
-    """The latest reading time this worker has seen, less the allowed lateness."""
+class Watermarks:
+    """Per ``readings`` partition: the latest reading time seen there, less the allowed lateness.
 
-    latest: datetime | None = None
-    late: int = 0
+    A partition's readings come in log order, so its watermark never runs ahead of readings still
+    to come in it, except by the lateness it allows; a fleet-wide one would, whenever one
+    partition lags another (a tick could then overtake a station's own readings).
+    """
 
-    @classmethod
-    def saw(cls, ts: datetime) -> None:
-        cls.latest = ts if cls.latest is None else max(cls.latest, ts)
+    def __init__(self) -> None:
+        self.latest: dict[int, datetime] = {}
+        #: The partition each station's readings arrive on, so its ticks carry that watermark.
+        self.partition_of: dict[str, int] = {}
 
-    @classmethod
-    def now(cls) -> datetime | None:
-        return None if cls.latest is None else cls.latest - LATENESS
+    def saw(self, station_id: str, partition: int, ts: datetime) -> datetime:
+        self.partition_of[station_id] = partition
+        self.latest[partition] = max(self.latest.get(partition, ts), ts)
+        return self.latest[partition] - LATENESS
+
+    def for_station(self, station_id: str) -> datetime | None:
+        partition = self.partition_of.get(station_id)
+        return None if partition is None else self.latest[partition] - LATENESS
+
+
+watermarks = Watermarks()
 
 
 async def publish(events: list[AlertEvent]) -> None:
@@ -78,7 +89,7 @@ async def evaluate(stream: StreamT[bytes]) -> None:
         if evaluator is None:
             continue  # no catalogue entry: stored, not judged
         try:
-            await judge(station_id, evaluator, event.message.topic, event.value)
+            await judge(station_id, evaluator, event.message.topic, event.message.partition, event.value)
         except Exception:
             # One station's bad state must not stop the others (nor the storing agent, which
             # shares this topic): say so loudly and go on with the next event.
@@ -87,7 +98,9 @@ async def evaluate(stream: StreamT[bytes]) -> None:
             )
 
 
-async def judge(station_id: str, evaluator: StationEvaluator, topic: str, value: bytes) -> None:
+async def judge(
+    station_id: str, evaluator: StationEvaluator, topic: str, partition: int, value: bytes
+) -> None:
     stored = timelines.get(station_id)
     timeline = Timeline.model_validate_json(stored) if stored else Timeline()
     if topic == settings.ticks_topic:
@@ -97,7 +110,7 @@ async def judge(station_id: str, evaluator: StationEvaluator, topic: str, value:
             reading = Reading.model_validate_json(value)
         except ValidationError:
             return  # the storing agent sends it to the dead-letter topic
-        Watermark.saw(reading.ts)
+        watermark = watermarks.saw(station_id, partition, reading.ts)
         if not accept(timeline, reading):
             log.warning(
                 "late reading from %s at %s: stored, not judged (%d late so far)",
@@ -105,7 +118,6 @@ async def judge(station_id: str, evaluator: StationEvaluator, topic: str, value:
                 reading.ts.isoformat(),
                 timeline.late,
             )
-        watermark = Watermark.now() or reading.ts - LATENESS
     transitions = advance(timeline, evaluator, watermark)
     await publish([alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions])
     timelines[station_id] = timeline.model_dump_json()
@@ -113,10 +125,10 @@ async def judge(station_id: str, evaluator: StationEvaluator, topic: str, value:
 
 @app.timer(interval=settings.tick_seconds)  # type: ignore[untyped-decorator]  # faust's is unannotated
 async def send_ticks() -> None:
-    """Send the watermark to every catalogued station, through Kafka so each lands in its partition."""
-    watermark = Watermark.now()
-    if watermark is None:
-        return
-    value = json.dumps({"watermark": watermark.isoformat()}).encode()
-    for station_id in evaluators:
-        await ticks_topic.send(key=station_id.encode(), value=value)
+    """Send each station heard from its partition's watermark, through Kafka so that the tick is
+    judged in the station's partition (tables can only be written there)."""
+    for station_id in list(watermarks.partition_of):
+        watermark = watermarks.for_station(station_id)
+        if watermark is not None:
+            value = json.dumps({"watermark": watermark.isoformat()}).encode()
+            await ticks_topic.send(key=station_id.encode(), value=value)

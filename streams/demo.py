@@ -98,8 +98,22 @@ def show_results(
     click.secho(f"\nKafka {settings.rejected_topic}: {len(rejected)} refused messages so far", bold=True)
     for reason, count in reasons.most_common():
         click.echo(f"  {reason}: {count}")
+    show_alerts(settings)
     if len(rows) < expected:
         raise click.ClickException(f"only {len(rows)} of {expected} readings reached InfluxDB")
+
+
+def show_alerts(settings: WorkerSettings, most: int = 12) -> None:
+    """The alert transitions the worker has judged so far (the rules wait one lateness)."""
+    events = [
+        json.loads(value or b"{}")
+        for _, value in asyncio.run(read_topic(settings.kafka_bootstrap, settings.alerts_topic))
+    ]
+    click.secho(f"\nKafka {settings.alerts_topic}: {len(events)} alert transitions so far", bold=True)
+    for event in events[:most]:
+        click.echo(f"  {event['message_zh']}")
+    if len(events) > most:
+        click.echo(f"  … and {len(events) - most} more")
 
 
 def run_demo(log_dir: Path, per_station: int) -> None:
