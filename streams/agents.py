@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
@@ -67,6 +67,24 @@ def decode(
     return good, bad
 
 
+async def held_batches(
+    stream: StreamT[bytes], size: int, within: float
+) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches bounded by size and time, acknowledged only once the caller asks for the next.
+
+    take_events acks a batch even when the caller's work on it is interrupted (a graceful stop
+    during an outage would commit what was never done): each message is held with one more
+    reference, released only when the caller has finished with its batch.
+    """
+    # take_events exists on every Stream but is missing from faust's StreamT protocol.
+    async for events in cast(Stream[bytes], stream).take_events(size, within=within):
+        for event in events:
+            event.message.incref()
+        yield events
+        for event in events:
+            await stream.ack(event)
+
+
 async def store(
     stream: StreamT[bytes], model: type[Record], line: Callable[[Record], str], topic: str, what: str
 ) -> None:
@@ -82,22 +100,12 @@ async def store(
         await dead_letter(topic, record.model_dump_json().encode(), "influx_refused", reason, source)
 
     try:
-        # take_events exists on every Stream but is missing from faust's StreamT protocol.
-        batches = cast(Stream[bytes], stream).take_events(
-            settings.write_batch_size, within=settings.write_batch_seconds
-        )
-        async for events in batches:
-            # take_events acks a batch even when this body is interrupted: hold each message
-            # with one more reference, released only after InfluxDB has it.
-            for event in events:
-                event.message.incref()
+        async for events in held_batches(stream, settings.write_batch_size, settings.write_batch_seconds):
             records, bad = decode(events, model)
             for raw, reason in bad:
                 await dead_letter(topic, raw, "malformed_record", reason, source)
             await sink.store(records, line, refused)
             report.batch_done(sink.written)
-            for event in events:
-                await stream.ack(event)
     finally:
         await writer.close()
 

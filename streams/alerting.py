@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from faust.types import StreamT
 from pydantic import ValidationError
 
-from ingest.contract import Reading
+from ingest.contract import EPOCH, Reading
 from rules.catalogue import all_rules, load_catalogue
-from rules.evaluator import StationEvaluator
+from rules.evaluator import StationEvaluator, Transition
 from rules.events import AlertEvent, alert_event
-from rules.timeline import Timeline, accept, advance
-from streams.agents import stations
+from rules.timeline import Timeline, accept, advance, floor_minute
+from streams.agents import held_batches, stations
 from streams.app import alerts_topic, app, settings, ticks_topic
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,13 @@ evaluators = {
     station_id: StationEvaluator(catalogue.rules, station) for station_id, station in stations.items()
 }
 
-timelines = app.Table("timelines", key_type=str, value_type=str)
+#: Written once per batch, outside any single event: the changelog partition is chosen by the
+#: producer's partitioner on the raw station id, as the bridge's records are, so each station's
+#: state lands in the partition of its readings.
+timelines = app.Table("timelines", key_type=bytes, value_type=str, use_partitioner=True)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
+#: Short batches: an alert waits for its batch, and a batch is judged as a whole.
+EVALUATION_BATCH_SECONDS = 0.2
 
 
 class Watermarks:
@@ -49,6 +54,8 @@ class Watermarks:
         self.latest: dict[int, datetime] = {}
         #: The partition each station's readings arrive on, so its ticks carry that watermark.
         self.partition_of: dict[str, int] = {}
+        #: The minute of the last tick sent to each station.
+        self.ticked: dict[str, datetime] = {}
 
     def saw(self, station_id: str, partition: int, ts: datetime) -> datetime:
         self.partition_of[station_id] = partition
@@ -66,9 +73,13 @@ watermarks = Watermarks()
 async def publish(events: list[AlertEvent]) -> None:
     """Send and wait for Kafka's ack, before the timeline that produced them is saved: a crash in
     between replays the reading and sends the same transitions again (same key), never none."""
+    pending = []
     for event in events:
         log.info("alert %s", event.message_en)
-        sent = await alerts_topic.send(key=event.fingerprint.encode(), value=event.model_dump_json().encode())
+        pending.append(
+            await alerts_topic.send(key=event.fingerprint.encode(), value=event.model_dump_json().encode())
+        )
+    for sent in pending:
         await sent
 
 
@@ -82,34 +93,47 @@ async def publish(events: list[AlertEvent]) -> None:
     )
 )
 async def evaluate(stream: StreamT[bytes]) -> None:
-    """Judge each station's readings and ticks against the catalogue, in event time."""
-    async for event in stream.events():
-        station_id = (event.key or b"").decode()
-        evaluator = evaluators.get(station_id)
-        if evaluator is None:
-            continue  # no catalogue entry: stored, not judged
-        try:
-            await judge(station_id, evaluator, event.message.topic, event.message.partition, event.value)
-        except Exception:
-            # One station's bad state must not stop the others (nor the storing agent, which
-            # shares this topic): say so loudly and go on with the next event.
-            log.exception(
-                "could not judge %s for %s; its rules skip this event", event.message.topic, station_id
-            )
+    """Judge each station's readings and ticks against the catalogue, in event time.
+
+    Events come in batches; each station's timeline is read once, advanced through the batch in
+    order, and written back once, which keeps changelog writes to one per station per batch."""
+    async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
+        touched: dict[str, Timeline] = {}
+        events_out: list[AlertEvent] = []
+        for event in events:
+            station_id = (event.key or b"").decode()
+            evaluator = evaluators.get(station_id)
+            if evaluator is None:
+                continue  # no catalogue entry: stored, not judged
+            if station_id not in touched:
+                stored = timelines.get(station_id.encode())
+                touched[station_id] = Timeline.model_validate_json(stored) if stored else Timeline()
+            try:
+                transitions = judge(
+                    touched[station_id], evaluator, event.message.topic, event.message.partition, event.value
+                )
+            except Exception:
+                # One station's bad state must not stop the others (nor the storing agent, which
+                # shares this topic): say so loudly and go on with the next event.
+                log.exception("could not judge %s for %s; its rules skip it", event.message.topic, station_id)
+                continue
+            events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
+        await publish(events_out)
+        for station_id, timeline in touched.items():
+            timelines[station_id.encode()] = timeline.model_dump_json()
 
 
-async def judge(
-    station_id: str, evaluator: StationEvaluator, topic: str, partition: int, value: bytes
-) -> None:
-    stored = timelines.get(station_id)
-    timeline = Timeline.model_validate_json(stored) if stored else Timeline()
+def judge(
+    timeline: Timeline, evaluator: StationEvaluator, topic: str, partition: int, value: bytes
+) -> list[Transition]:
+    station_id = evaluator.station.id
     if topic == settings.ticks_topic:
         watermark = datetime.fromisoformat(json.loads(value)["watermark"])
     else:
         try:
             reading = Reading.model_validate_json(value)
         except ValidationError:
-            return  # the storing agent sends it to the dead-letter topic
+            return []  # the storing agent sends it to the dead-letter topic
         watermark = watermarks.saw(station_id, partition, reading.ts)
         if not accept(timeline, reading):
             log.warning(
@@ -118,9 +142,7 @@ async def judge(
                 reading.ts.isoformat(),
                 timeline.late,
             )
-    transitions = advance(timeline, evaluator, watermark)
-    await publish([alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions])
-    timelines[station_id] = timeline.model_dump_json()
+    return advance(timeline, evaluator, watermark)
 
 
 @app.timer(interval=settings.tick_seconds)  # type: ignore[untyped-decorator]  # faust's is unannotated
@@ -129,6 +151,8 @@ async def send_ticks() -> None:
     judged in the station's partition (tables can only be written there)."""
     for station_id in list(watermarks.partition_of):
         watermark = watermarks.for_station(station_id)
-        if watermark is not None:
+        # Ticks matter only on whole minutes: send one when the watermark reached a new one.
+        if watermark is not None and floor_minute(watermark) > watermarks.ticked.get(station_id, EPOCH):
+            watermarks.ticked[station_id] = floor_minute(watermark)
             value = json.dumps({"watermark": watermark.isoformat()}).encode()
             await ticks_topic.send(key=station_id.encode(), value=value)
