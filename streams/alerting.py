@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
-from faust.types import StreamT
+from faust.streams import Stream
+from faust.types import EventT, StreamT
 from pydantic import ValidationError
 
 from ingest.contract import EPOCH, Reading
@@ -33,10 +35,8 @@ evaluators = {
     station_id: StationEvaluator(catalogue.rules, station) for station_id, station in stations.items()
 }
 
-#: Written once per batch, outside any single event: the changelog partition is chosen by the
-#: producer's partitioner on the raw station id, as the bridge's records are, so each station's
-#: state lands in the partition of its readings.
-timelines = app.Table("timelines", key_type=bytes, value_type=str, use_partitioner=True)
+#: Each station's timeline, keyed by its raw id like its readings, so it lives in their partition.
+timelines = app.Table("timelines", key_type=bytes, value_type=str)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 #: Short batches: an alert waits for its batch, and a batch is judged as a whole.
 EVALUATION_BATCH_SECONDS = 0.2
@@ -98,7 +98,7 @@ async def evaluate(stream: StreamT[bytes]) -> None:
     Events come in batches; each station's timeline is read once, advanced through the batch in
     order, and written back once, which keeps changelog writes to one per station per batch."""
     async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
-        touched: dict[str, Timeline] = {}
+        touched: dict[str, tuple[Timeline, EventT[bytes]]] = {}
         events_out: list[AlertEvent] = []
         for event in events:
             station_id = (event.key or b"").decode()
@@ -107,10 +107,12 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 continue  # no catalogue entry: stored, not judged
             if station_id not in touched:
                 stored = timelines.get(station_id.encode())
-                touched[station_id] = Timeline.model_validate_json(stored) if stored else Timeline()
+                touched[station_id] = (Timeline.model_validate_json(stored) if stored else Timeline(), event)
+            timeline = touched[station_id][0]
+            touched[station_id] = (timeline, event)
             try:
                 transitions = judge(
-                    touched[station_id], evaluator, event.message.topic, event.message.partition, event.value
+                    timeline, evaluator, event.message.topic, event.message.partition, event.value
                 )
             except Exception:
                 # One station's bad state must not stop the others (nor the storing agent, which
@@ -119,7 +121,10 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 continue
             events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
         await publish(events_out)
-        for station_id, timeline in touched.items():
+        for station_id, (timeline, last) in touched.items():
+            # A table write goes to the changelog partition of the event in hand; make it the
+            # station's own last event, as if written while that event was being processed.
+            cast(Stream[bytes], stream)._set_current_event(last)
             timelines[station_id.encode()] = timeline.model_dump_json()
 
 

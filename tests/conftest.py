@@ -172,6 +172,11 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
     yield make
     for pipeline in made:
         pipeline.stop()
+    for pipeline in made:
+        for name in ("bridge", "worker"):
+            log = pipeline.log(name)
+            text = log.read_text(errors="replace") if log.exists() else ""
+            assert "Crashed reason=" not in text and "Traceback" not in text, f"the {name} crashed: see {log}"
 
 
 def kafka_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
