@@ -1,10 +1,10 @@
 """Rules evaluated live: each station's timeline in a changelog-backed table, alerts out to Kafka.
 
 Readings and clock ticks reach one agent, keyed by station, so a station's timeline is only
-ever touched in its own partition. The worker's watermark is the latest reading time it has
-seen less the allowed lateness; a timer sends it to every catalogued station as a tick, so a
-station that stopped talking is still judged. Transitions go to Kafka ``alerts`` keyed by
-fingerprint, and from there to InfluxDB measurement ``alerts``.
+ever touched in its own partition. Each partition's watermark is the latest reading time seen
+there less the allowed lateness; a timer sends it as a tick to every station heard from on that
+partition, so a station that stopped talking is still judged. Transitions go to Kafka
+``alerts`` keyed by fingerprint, and from there to InfluxDB measurement ``alerts``.
 """
 
 from __future__ import annotations
