@@ -69,6 +69,8 @@ class Bridge:
         self._connection = 0
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Records reach the producer in the order their messages arrived (see send_until_acked).
+        self._order = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self._subscription = f"$share/{settings.mqtt_share_group}/{TOPIC_PREFIX}/+/+"
         self.connected = asyncio.Event()
@@ -139,6 +141,7 @@ class Bridge:
                     key=outcome.station.encode(),
                     value=outcome.model_dump_json().encode(),
                     timestamp_ms=outcome.epoch_ms,
+                    order=self._order,
                 )
                 self.stats.forwarded += 1
             if delivery.connection == self._connection:
@@ -163,6 +166,7 @@ class Bridge:
             key=delivery.topic.encode(),
             value=record,
             timestamp_ms=int(now.timestamp() * 1000),
+            order=self._order,
         )
 
     async def run(self, stop: asyncio.Event, report_every: float = 10.0) -> None:

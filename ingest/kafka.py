@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 from datetime import datetime
 
@@ -52,13 +53,20 @@ async def send_until_acked(
     key: bytes,
     value: bytes,
     timestamp_ms: int,
+    order: asyncio.Lock | None = None,
     max_backoff: float = 30.0,
 ) -> None:
-    """Send one record and wait for the broker's ack, retrying with backoff while Kafka is away."""
+    """Send one record and wait for the broker's ack, retrying with backoff while Kafka is away.
+
+    Callers that share ``order`` (a FIFO lock taken in arrival order) hand their records to the
+    producer in that order, so the records of a partition keep it; the acks are awaited outside.
+    """
     backoff = 0.2
     while True:
         try:
-            await producer.send_and_wait(topic, value=value, key=key, timestamp_ms=timestamp_ms)
+            async with order or contextlib.nullcontext():
+                sent = await producer.send(topic, value=value, key=key, timestamp_ms=timestamp_ms)
+            await sent
             return
         except KafkaError as error:
             log.warning(

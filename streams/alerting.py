@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from datetime import datetime, timedelta
-from typing import cast
 
-from faust.streams import Stream
+from faust.streams import _current_event
 from faust.types import EventT, StreamT
 from pydantic import ValidationError
 
@@ -122,10 +122,19 @@ async def evaluate(stream: StreamT[bytes]) -> None:
             events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
         await publish(events_out)
         for station_id, (timeline, last) in touched.items():
-            # A table write goes to the changelog partition of the event in hand; make it the
-            # station's own last event, as if written while that event was being processed.
-            cast(Stream[bytes], stream)._set_current_event(last)
-            timelines[station_id.encode()] = timeline.model_dump_json()
+            save(station_id, timeline, last)
+
+
+def save(station_id: str, timeline: Timeline, last: EventT[bytes]) -> None:
+    """Write a timeline as if while its station's last event was processed: faust's tables send
+    the changelog to the partition of the event in hand, read from this context variable.
+    (Stream._set_current_event would also repoint the stream's own current event, which
+    take_events pairs with the next value it buffers: that lost readings.)"""
+    token = _current_event.set(weakref.ref(last))
+    try:
+        timelines[station_id.encode()] = timeline.model_dump_json()
+    finally:
+        _current_event.reset(token)
 
 
 def judge(

@@ -9,7 +9,7 @@ import json
 import random
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,9 +176,15 @@ class HeldProducer:
         if not holding:
             self.let_go.set()
 
-    async def send_and_wait(self, topic: str, *, value: bytes, key: bytes, timestamp_ms: int) -> None:
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes, timestamp_ms: int
+    ) -> Coroutine[None, None, None]:
+        """Takes the record at once; the returned awaitable is the broker's ack."""
         self.pending += 1
         self.peak = max(self.peak, self.pending)
+        return self._ack(value)
+
+    async def _ack(self, value: bytes) -> None:
         try:
             await self.let_go.wait()
         finally:

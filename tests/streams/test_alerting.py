@@ -59,9 +59,30 @@ def test_an_ammonia_slip_episode_fires_escalates_and_resolves_exactly_once(
         (e["rule"], e["state"], e["severity"], e["value"], e["threshold"], e["event_time"]) for e in events
     ]
     assert story == [
-        ("ammonia.slip.1h", "firing", "warning", 3.0, 2.5, "2026-11-27T02:00:00+08:00"),
-        ("ammonia.slip.1h", "firing", "critical", 6.0, 5.0, "2026-11-27T03:00:00+08:00"),
-        ("ammonia.slip.1h", "resolved", "critical", 1.0, 2.5, "2026-11-27T04:00:00+08:00"),
+        (
+            "ammonia.slip.1h",
+            "firing",
+            "warning",
+            3.0,
+            2.5,
+            "2026-11-27T02:00:00+08:00",
+        ),
+        (
+            "ammonia.slip.1h",
+            "firing",
+            "critical",
+            6.0,
+            5.0,
+            "2026-11-27T03:00:00+08:00",
+        ),
+        (
+            "ammonia.slip.1h",
+            "resolved",
+            "critical",
+            1.0,
+            2.5,
+            "2026-11-27T04:00:00+08:00",
+        ),
     ]
     assert all(e["units"] == ["荥阳电厂", "市生态环境局荥阳市分局"] for e in events)
     assert {key for key, _ in kafka_records(services.kafka_bootstrap, "alerts")} == {b"ammonia.slip.1h/NH3-1"}
@@ -113,3 +134,79 @@ def test_a_worker_killed_mid_episode_loses_no_transition(
         "alerts in InfluxDB",
     )
     assert len(rows) == 3
+
+
+FAMILIES = {
+    "NOI-1": {"kind": "noise", "name": "文化路居住区", "district": "金水区", "zone": "1"},
+    "VOC-1": {"kind": "vocs", "name": "上街区装备产业集聚区", "district": "上街区", "operator": "管委会"},
+    "GW-1": {"kind": "groundwater", "name": "九五滩1号井", "district": "惠济区", "warning_level": 60.0},
+}
+
+
+#: A week earlier than START, so that two and a half days of readings are all in the past.
+FAMILY_START = START - timedelta(days=7)
+
+
+def every_20_minutes(station: str, kind: Kind, metric: str, values: list[float]) -> list[Reading]:
+    return [
+        Reading(
+            station=station,
+            kind=kind,
+            ts=FAMILY_START + timedelta(minutes=20 * index),
+            values={metric: value},
+        )
+        for index, value in enumerate(values)
+    ]
+
+
+def test_noise_vocs_and_groundwater_episodes_over_mqtt(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """Two days of noise (a loud night, then a quiet one), a VOCs spike, a well dipping below its level."""
+
+    def noise(index: int) -> float:
+        at = (FAMILY_START + timedelta(minutes=20 * index)).hour
+        night = at >= 22 or at < 6
+        first_day = index < 3 * 24 + 18  # before the second morning, 06:00
+        base = (48.0 if first_day else 40.0) if night else 53.0
+        return base + (1 if index % 2 else -1)  # alternating, so never a stuck value
+
+    # Until 06:40 on the third morning: a loud night from midnight, a loud night, a quiet night.
+    readings = every_20_minutes("NOI-1", Kind.NOISE, "laeq", [noise(i) for i in range(3 * 24 * 2 + 21)])
+    vocs = [1.0 + 0.1 * (i % 2) for i in range(12)]
+    vocs[5] = 35.0  # 01:40: above 30 at once, and it lifts the 01:00–02:00 mean above 10
+    readings += every_20_minutes("VOC-1", Kind.VOCS, "nmhc", vocs)
+    readings += every_20_minutes(
+        "GW-1", Kind.GROUNDWATER, "level", [61.0, 61.1] * 2 + [59.8, 59.9] * 2 + [60.5, 60.6] * 2
+    )
+    readings.sort(key=lambda reading: reading.ts)
+    pipeline = pipeline_factory(FAMILIES)
+    pipeline.start_all()
+    publish_readings(services.mqtt_settings(), readings)
+
+    def story() -> list[tuple[object, ...]]:
+        events = [json.loads(value or b"") for _, value in kafka_records(services.kafka_bootstrap, "alerts")]
+        return sorted(
+            {
+                (e["rule"], e["subject"], e["state"], e["severity"], datetime.fromisoformat(e["event_time"]))
+                for e in events
+            }
+        )
+
+    def at(hours: float) -> datetime:
+        return FAMILY_START + timedelta(hours=hours)
+
+    expected = sorted(
+        [
+            ("noise.night.leq", "NOI-1", "firing", "warning", at(6)),
+            ("noise.night.leq", "NOI-1", "resolved", "warning", at(54)),
+            ("vocs.nmhc.single", "VOC-1", "firing", "critical", at(1 + 40 / 60)),
+            ("vocs.nmhc.single", "VOC-1", "resolved", "critical", at(2)),
+            ("vocs.nmhc.1h", "VOC-1", "firing", "warning", at(2)),
+            ("vocs.nmhc.1h", "VOC-1", "resolved", "warning", at(3)),
+            ("groundwater.level.low", "GW-1", "firing", "warning", at(1 + 20 / 60)),
+            ("groundwater.level.low", "GW-1", "resolved", "warning", at(2 + 40 / 60)),
+        ]
+    )
+    wait_until(lambda: len(story()) >= len(expected), 90, "the eight transitions")
+    assert story() == expected
