@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from ingest.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
+from ingest.stations import Station
+from rules.catalogue import load_catalogue
+from rules.evaluator import StationEvaluator
+from rules.events import AlertEvent
+from rules.timeline import Timeline, accept, advance
 from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
 
@@ -210,3 +216,67 @@ def test_noise_vocs_and_groundwater_episodes_over_mqtt(
     )
     wait_until(lambda: len(story()) >= len(expected), 90, "the eight transitions")
     assert story() == expected
+
+
+def test_a_fleet_judged_live_matches_the_same_readings_judged_offline(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """20 stations of every kind, 12 hours every 10 minutes, values across their whole ranges:
+    the worker's transitions are exactly those of the pure evaluator on the same readings."""
+    kinds = list(Kind)
+    attributes = {
+        Kind.NOISE: {"zone": "2"},
+        Kind.AMMONIA: {"unit_type": "SCR"},
+        Kind.GROUNDWATER: {"warning_level": 100.0},
+    }
+    fleet = {
+        f"F-{index:02d}": {
+            "kind": kinds[index % 5].value,
+            "name": f"站{index}",
+            "district": "金水区",
+            **attributes.get(kinds[index % 5], {}),
+        }
+        for index in range(20)
+    }
+    rng = random.Random(11)
+    start = START - timedelta(days=7)
+    readings = [
+        Reading(
+            station=station,
+            kind=Kind(attrs["kind"]),
+            ts=start + timedelta(minutes=10 * step),
+            values={
+                m: round(rng.uniform(spec.low, min(spec.high, spec.low + 300)), 2)
+                for m, spec in METRICS[Kind(attrs["kind"])].items()
+            },
+        )
+        for step in range(72)
+        for station, attrs in fleet.items()
+    ]
+    pipeline = pipeline_factory(fleet)
+    pipeline.start_all()
+    publish_readings(services.mqtt_settings(), readings)
+
+    catalogue = load_catalogue()
+    offline: set[tuple[object, ...]] = set()
+    end = readings[-1].ts - timedelta(seconds=60)  # the partitions' final watermark
+    for station, attrs in fleet.items():
+        evaluator = StationEvaluator(catalogue.rules, Station(id=station, **attrs))
+        timeline = Timeline()
+        for reading in (r for r in readings if r.station == station):
+            accept(timeline, reading)
+        offline |= {
+            (t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in advance(timeline, evaluator, end)
+        }
+
+    def live() -> set[tuple[object, ...]]:
+        events = [
+            AlertEvent.model_validate_json(value or b"")
+            for _, value in kafka_records(services.kafka_bootstrap, "alerts")
+        ]
+        return {(e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in events}
+
+    assert len(offline) > 50, "the fleet should give plenty to judge"
+    wait_until(lambda: len(live()) >= len(offline), 120, f"{len(offline)} transitions on Kafka alerts")
+    assert live() == offline
+    print(f"\nfleet judged live = offline: {len(offline)} distinct transitions from {len(readings)} readings")
