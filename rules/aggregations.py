@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Reading
+from ingest.contract import Flag, Reading
 from ingest.stations import Station
 from rules import hourly
-from rules.hourly import at_ms, ms
+from rules.hourly import at_ms, ms, period_start
 from rules.model import (
     Aggregation,
     FlaggedFor,
@@ -58,15 +58,6 @@ class WindowState(BaseModel):
     repeats: int = 0
     last_seen: int | None = None
     flagged_since: int | None = None
-
-
-def period_start(ts: datetime, length: timedelta) -> int:
-    """The clock hour or the Beijing-time day that ``ts`` falls in, as epoch ms."""
-    local = ts.astimezone(CHINA_STANDARD_TIME)
-    start = local.replace(minute=0, second=0, microsecond=0)
-    if length >= DAY:
-        start = start.replace(hour=0)
-    return ms(start)
 
 
 def judged_value(reading: Reading, metric: str) -> float | None:

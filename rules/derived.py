@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import CHINA_STANDARD_TIME, Reading
+from ingest.contract import Reading
 from ingest.stations import Station
 from rules import hourly
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
-from rules.hourly import at_ms
+from rules.hourly import at_ms, day_end
 from rules.model import NightLeq
 from rules.standards.aqi import Averaging, Pollutant, aqi
 from rules.standards.noise import ZONE_LIMITS
@@ -70,7 +70,7 @@ class DailyAir:
 
     def on_tick(self, state: DayState, now: datetime) -> list[StationDay]:
         closed = self._file(state, hourly.close_due(state.hour, now))
-        if state.day is not None and now >= _day_end(state.day):
+        if state.day is not None and now >= day_end(state.day):
             closed += self._close(state)
         return closed
 
@@ -121,10 +121,6 @@ class DailyAir:
                 aqi=aqi(concentrations).aqi,
             )
         ]
-
-
-def _day_end(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_STANDARD_TIME)
 
 
 class NightlyNoise:

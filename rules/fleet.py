@@ -12,15 +12,15 @@ import calendar
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import CHINA_STANDARD_TIME
 from rules.aggregations import Observation
 from rules.alerting import AlertState
 from rules.derived import StationDay, StationNight
 from rules.evaluator import Transition, judged
+from rules.hourly import day_end
 from rules.model import (
     ByAttribute,
     FleetRule,
@@ -49,10 +49,6 @@ class FleetState(BaseModel):
     #: (night, compliant station-nights, assessed station-nights), oldest first.
     recent_nights: list[tuple[date, int, int]] = Field(default_factory=list)
     alerts: dict[str, AlertState] = Field(default_factory=dict, description="by fingerprint")
-
-
-def day_end(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_STANDARD_TIME)
 
 
 def days_in_year(year: int) -> int:

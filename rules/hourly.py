@@ -7,7 +7,7 @@ hour already closed is late and ignored (the stream counts late readings).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -26,8 +26,15 @@ def at_ms(value: int) -> datetime:
     return (EPOCH + timedelta(milliseconds=value)).astimezone(CHINA_STANDARD_TIME)
 
 
-def hour_start(ts: datetime) -> int:
-    return ms(ts.astimezone(CHINA_STANDARD_TIME).replace(minute=0, second=0, microsecond=0))
+def period_start(ts: datetime, length: timedelta = timedelta(hours=1)) -> int:
+    """The clock hour (or, for a day or longer, the Beijing-time day) ``ts`` falls in, as epoch ms."""
+    start = ts.astimezone(CHINA_STANDARD_TIME).replace(minute=0, second=0, microsecond=0)
+    return ms(start.replace(hour=0) if length >= timedelta(days=1) else start)
+
+
+def day_end(day: date) -> datetime:
+    """Midnight Beijing time after ``day``: when the day can be closed."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_STANDARD_TIME)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class HourState(BaseModel):
 
 
 def add(state: HourState, reading: Reading) -> list[ClosedHour]:
-    start = hour_start(reading.ts)
+    start = period_start(reading.ts)
     closed = close(state) if state.start is not None and start > state.start else []
     if state.start is None:
         state.start = start

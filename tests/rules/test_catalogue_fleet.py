@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 from rules.derived import StationDay, StationNight
 from rules.evaluator import Transition
-from rules.fleet import CITY, FleetEvaluator, FleetState, day_end
+from rules.fleet import CITY, FleetEvaluator, FleetState
+from rules.hourly import day_end
 from rules.model import Catalogue
 from rules.standards.noise import night_end
 
