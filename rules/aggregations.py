@@ -31,7 +31,6 @@ from rules.model import (
     Stuck,
 )
 from rules.standards import noise
-from rules.standards.aqi import Averaging, Pollutant, aqi
 
 MS = timedelta(milliseconds=1)
 DAY = timedelta(days=1)
@@ -216,25 +215,10 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
 def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
     observed = []
     for hour in closed_hours:
-        if "so2" in hour.means:
-            state.hourly_so2 = [*state.hourly_so2, hour.means["so2"]][-24:]
-        concentrations = {
-            # Hourly AQI applies the 24 h breakpoints to 1 h PM concentrations.
-            (Pollutant(metric), Averaging.DAY if metric in PARTICULATES else Averaging.HOUR): mean
-            for metric, mean in hour.means.items()
-        }
-        if state.hourly_so2:
-            concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(state.hourly_so2) / len(
-                state.hourly_so2
-            )
+        result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
         name = _period_name(hour.start, timedelta(hours=1))
-        observed.append(
-            Observation(aqi(concentrations).aqi, at_ms(hour.start + hourly.HOUR_MS), f"AQI of {name}")
-        )
+        observed.append(Observation(result.aqi, at_ms(hour.start + hourly.HOUR_MS), f"AQI of {name}"))
     return observed
-
-
-PARTICULATES = {Pollutant.PM10.value, Pollutant.PM25.value}
 
 
 def _repeats(compute: Stuck, state: WindowState, reading: Reading) -> list[Observation]:

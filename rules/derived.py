@@ -1,4 +1,4 @@
-"""Per-station results that the fleet rules gather: a station's day of air, a station's night of noise.
+"""Per-station results that the fleet gathers: a station's hour and day of air, its night of noise.
 
 A day of air follows GB 3095-2012's data validity: a pollutant's 24 h mean needs 20 hourly
 means; O3's daily maximum 8 h mean is taken over the 8 h windows inside the day that hold at
@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import Reading
+from ingest.contract import Kind, Reading
 from ingest.stations import Station
 from rules import hourly
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
@@ -23,6 +23,17 @@ from rules.standards.noise import ZONE_LIMITS
 
 MIN_HOURS_FOR_A_DAY = 20
 MIN_HOURS_FOR_8H = 6
+
+
+class StationHour(BaseModel):
+    station: str
+    district: str
+    #: The clock hour's start.
+    hour: datetime
+    #: 1 h means (µg/m³; CO mg/m³) by metric name.
+    means: dict[str, float]
+    aqi: int
+    primary: list[str]
 
 
 class StationDay(BaseModel):
@@ -48,11 +59,35 @@ class StationNight(BaseModel):
         return self.leq <= self.limit
 
 
+class Facts(BaseModel):
+    """What a station's readings amounted to, for the fleet: closed hours, days and nights."""
+
+    hours: list[StationHour] = Field(default_factory=list)
+    days: list[StationDay] = Field(default_factory=list)
+    nights: list[StationNight] = Field(default_factory=list)
+
+    def add(self, other: Facts) -> None:
+        self.hours += other.hours
+        self.days += other.days
+        self.nights += other.nights
+
+    def __bool__(self) -> bool:
+        return bool(self.hours or self.days or self.nights)
+
+
 class DayState(BaseModel):
     hour: hourly.HourState = Field(default_factory=hourly.HourState)
     day: date | None = None
     #: Hourly means of the open day: metric → 24 slots.
     hours: dict[str, list[float | None]] = Field(default_factory=dict)
+    hourly_so2: list[float] = Field(default_factory=list, description="the last 24 hourly SO2 means")
+
+
+class DerivedState(BaseModel):
+    """A station's part of the fleet's figures, kept in its timeline; each kind uses its field."""
+
+    air: DayState = Field(default_factory=DayState)
+    noise: WindowState = Field(default_factory=WindowState)
 
 
 def _day_of(hour_start: int) -> date:
@@ -60,33 +95,44 @@ def _day_of(hour_start: int) -> date:
 
 
 class DailyAir:
-    """Collects one air station's hourly means into days, and closes each day into a StationDay."""
+    """One air station's closed hours (with their AQI), and its days, each closed into a StationDay."""
 
     def __init__(self, station: Station) -> None:
         self.station = station
 
-    def on_reading(self, state: DayState, reading: Reading) -> list[StationDay]:
-        return self._file(state, hourly.add(state.hour, reading))
+    def on_reading(self, state: DerivedState, reading: Reading) -> Facts:
+        return self._file(state.air, hourly.add(state.air.hour, reading))
 
-    def on_tick(self, state: DayState, now: datetime) -> list[StationDay]:
-        closed = self._file(state, hourly.close_due(state.hour, now))
-        if state.day is not None and now >= day_end(state.day):
-            closed += self._close(state)
-        return closed
+    def on_tick(self, state: DerivedState, now: datetime) -> Facts:
+        facts = self._file(state.air, hourly.close_due(state.air.hour, now))
+        if state.air.day is not None and now >= day_end(state.air.day):
+            facts.days += self._close(state.air)
+        return facts
 
-    def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> list[StationDay]:
-        closed: list[StationDay] = []
+    def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> Facts:
+        facts = Facts()
         for hour in hours:
+            result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
+            facts.hours.append(
+                StationHour(
+                    station=self.station.id,
+                    district=self.station.district,
+                    hour=at_ms(hour.start),
+                    means=hour.means,
+                    aqi=result.aqi,
+                    primary=[pollutant.value for pollutant in result.primary],
+                )
+            )
             day = _day_of(hour.start)
             if state.day is not None and day > state.day:
-                closed += self._close(state)
+                facts.days += self._close(state)
             if state.day is None:
                 state.day = day
             if day == state.day:
                 slot = at_ms(hour.start).hour
                 for metric, mean in hour.means.items():
                     state.hours.setdefault(metric, [None] * 24)[slot] = mean
-        return closed
+        return facts
 
     def _close(self, state: DayState) -> list[StationDay]:
         assert state.day is not None
@@ -136,14 +182,14 @@ class NightlyNoise:
         self.station = station
         self.limit = ZONE_LIMITS[station.zone][1]
 
-    def on_reading(self, state: WindowState, reading: Reading) -> list[StationNight]:
-        return self._nights(on_reading(self.COMPUTE, state, reading, self.station))
+    def on_reading(self, state: DerivedState, reading: Reading) -> Facts:
+        return self._nights(on_reading(self.COMPUTE, state.noise, reading, self.station))
 
-    def on_tick(self, state: WindowState, now: datetime) -> list[StationNight]:
-        return self._nights(on_tick(self.COMPUTE, state, now))
+    def on_tick(self, state: DerivedState, now: datetime) -> Facts:
+        return self._nights(on_tick(self.COMPUTE, state.noise, now))
 
-    def _nights(self, observed: list[Observation]) -> list[StationNight]:
-        return [
+    def _nights(self, observed: list[Observation]) -> Facts:
+        nights = [
             StationNight(
                 station=self.station.id,
                 district=self.station.district,
@@ -153,3 +199,17 @@ class NightlyNoise:
             )
             for seen in observed
         ]
+        return Facts(nights=nights)
+
+
+StationDeriver = DailyAir | NightlyNoise
+
+
+def deriver_for(station: Station) -> StationDeriver | None:
+    """What a station contributes to the fleet's figures: air stations their hours and days,
+    noise stations with a functional zone their nights; other kinds nothing."""
+    if station.kind is Kind.AIR:
+        return DailyAir(station)
+    if station.kind is Kind.NOISE and station.zone is not None:
+        return NightlyNoise(station)
+    return None

@@ -1,9 +1,16 @@
 """Fleet-wide rules: the plan's figures for each district and the city, from per-station results.
 
-Station days and nights are gathered as they come; when the event clock passes a day's end (or
-a night's, at 06:00) the day is closed: the city's and each district's daily values are taken
-from the mean concentrations of their stations, the year-to-date figures move on, and each
-fleet rule is judged. Year-to-date figures start again on 1 January (Beijing time).
+Station hours, days and nights are gathered as they come; when the fleet's clock passes an
+hour's end, a day's end or a night's (06:00), it is closed: the city's and each district's
+values are taken from the mean concentrations of their stations, the year-to-date figures move
+on, and each fleet rule is judged. Year-to-date figures start again on 1 January (Beijing time).
+
+The fleet's clock is how far its stations have been judged: the slowest of them, so that a
+partition lagging behind during a catch-up holds the city back instead of seeing its facts come
+late. A station not heard from yet stands where the fleet started (the stream ticks every
+station, so each is heard from within a tick). A fact for a period already closed is late:
+counted, and left out of the city's figures. Facts arriving twice (at-least-once delivery)
+replace each other.
 """
 
 from __future__ import annotations
@@ -12,15 +19,17 @@ import calendar
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from rules import figures
 from rules.aggregations import Observation
 from rules.alerting import AlertState
-from rules.derived import StationDay, StationNight
+from rules.derived import Facts, StationDay, StationHour, StationNight
 from rules.evaluator import Transition, judged
-from rules.hourly import day_end
+from rules.figures import Figure, Scope, area_tags
+from rules.hourly import HOUR_MS, ClosedHour, day_end, day_start, hourly_aqi, ms
 from rules.model import (
     ByAttribute,
     FleetRule,
@@ -38,9 +47,29 @@ CITY = "郑州市"
 GOOD_AQI = 100
 
 
+class FleetUpdate(BaseModel):
+    """What the stations' timelines handed on in one batch, and how far each has been judged."""
+
+    facts: Facts = Field(default_factory=Facts)
+    judged_to: dict[str, datetime] = Field(default_factory=dict)
+
+
 class FleetState(BaseModel):
-    days: dict[date, list[StationDay]] = Field(default_factory=dict, description="gathered, not yet closed")
-    nights: dict[date, list[StationNight]] = Field(default_factory=dict)
+    #: Gathered, not yet closed: by period, then by station.
+    hours: dict[datetime, dict[str, StationHour]] = Field(default_factory=dict)
+    days: dict[date, dict[str, StationDay]] = Field(default_factory=dict)
+    nights: dict[date, dict[str, StationNight]] = Field(default_factory=dict)
+    #: The latest period closed of each sort: facts for it or before are late.
+    closed_hour: datetime | None = None
+    closed_day: date | None = None
+    closed_night: date | None = None
+    late: int = 0
+    judged_to: dict[str, datetime] = Field(default_factory=dict)
+    #: Where the first progress put the clock: the stations not heard from yet stand here.
+    started: datetime | None = None
+    area_so2: dict[str, list[float]] = Field(default_factory=dict, description="last 24 hourly SO2 means")
+    #: Figures not yet handed to the stream.
+    figures: list[Figure] = Field(default_factory=list)
     year: int | None = None
     city_days: int = 0
     heavy_days: int = 0
@@ -53,6 +82,11 @@ class FleetState(BaseModel):
 
 def days_in_year(year: int) -> int:
     return 366 if calendar.isleap(year) else 365
+
+
+def _budget_used(state: FleetState, day: date, share: float) -> float:
+    """Heavy-pollution days so far this year, in % of the year's budget (``share`` of its days)."""
+    return 100 * state.heavy_days / (share * days_in_year(day.year))
 
 
 def daily_aqi(days: Iterable[StationDay]) -> int | None:
@@ -82,26 +116,108 @@ def threshold_for(threshold: Threshold | None, subject: str) -> float | None:
     raise ValueError(f"fleet rules take a number or a per-district table, not {threshold!r}")
 
 
+def mean_means(facts: Iterable[StationHour | StationDay]) -> dict[str, float]:
+    """Each pollutant's mean over the stations that measured it."""
+    gathered: dict[str, list[float]] = defaultdict(list)
+    for fact in facts:
+        for metric, value in fact.means.items():
+            gathered[metric].append(value)
+    return {metric: math.fsum(values) / len(values) for metric, values in gathered.items()}
+
+
+def hand_over(state: FleetState) -> list[Figure]:
+    """The figures made so far, emptying the state's outbox."""
+    made, state.figures = state.figures, []
+    return made
+
+
 class FleetEvaluator:
-    def __init__(self, rules: list[FleetRule]) -> None:
+    def __init__(self, rules: list[FleetRule], stations: Iterable[str] = ()) -> None:
+        """``stations``: those whose facts the fleet waits for (air and zoned noise stations)."""
         self.rules = rules
+        self.stations = list(stations)
         self.keep_nights = max(
-            (r.compute.nights for r in rules if isinstance(r.compute, NightCompliance)), default=0
+            (r.compute.nights for r in rules if isinstance(r.compute, NightCompliance)), default=30
         )
 
+    def update(self, state: FleetState, update: FleetUpdate) -> list[Transition]:
+        """Gather a batch of facts, move each station's progress on, and close what the clock passed."""
+        for hour in update.facts.hours:
+            self.add_hour(state, hour)
+        for day in update.facts.days:
+            self.add_day(state, day)
+        for night in update.facts.nights:
+            self.add_night(state, night)
+        for station, judged_to in update.judged_to.items():
+            state.judged_to[station] = max(state.judged_to.get(station, judged_to), judged_to)
+        if state.started is None and update.judged_to:
+            state.started = min(update.judged_to.values())
+        now = self.clock(state)
+        return [] if now is None else self.tick(state, now)
+
+    def clock(self, state: FleetState) -> datetime | None:
+        if state.started is None:
+            return None
+        return min(
+            (state.judged_to.get(station, state.started) for station in self.stations),
+            default=max(state.judged_to.values(), default=state.started),
+        )
+
+    def add_hour(self, state: FleetState, fact: StationHour) -> None:
+        state.figures.append(figures.station_hour(fact))
+        if state.closed_hour is not None and fact.hour <= state.closed_hour:
+            state.late += 1
+        else:
+            state.hours.setdefault(fact.hour, {})[fact.station] = fact
+
     def add_day(self, state: FleetState, fact: StationDay) -> None:
-        state.days.setdefault(fact.day, []).append(fact)
+        state.figures.append(figures.station_day(fact))
+        if state.closed_day is not None and fact.day <= state.closed_day:
+            state.late += 1
+        else:
+            state.days.setdefault(fact.day, {})[fact.station] = fact
 
     def add_night(self, state: FleetState, fact: StationNight) -> None:
-        state.nights.setdefault(fact.night, []).append(fact)
+        state.figures.append(figures.station_night(fact))
+        if state.closed_night is not None and fact.night <= state.closed_night:
+            state.late += 1
+        else:
+            state.nights.setdefault(fact.night, {})[fact.station] = fact
 
     def tick(self, state: FleetState, now: datetime) -> list[Transition]:
+        for hour in sorted(h for h in state.hours if h + timedelta(milliseconds=HOUR_MS) <= now):
+            self._close_hour(state, hour, list(state.hours.pop(hour).values()))
+            state.closed_hour = hour
         transitions: list[Transition] = []
         for day in sorted(d for d in state.days if day_end(d) <= now):
-            transitions += self._close_day(state, day, state.days.pop(day))
+            transitions += self._close_day(state, day, list(state.days.pop(day).values()))
+            state.closed_day = day
         for night in sorted(n for n in state.nights if night_end(n) <= now):
-            transitions += self._close_night(state, night, state.nights.pop(night))
+            transitions += self._close_night(state, night, list(state.nights.pop(night).values()))
+            state.closed_night = night
         return transitions
+
+    def _close_hour(self, state: FleetState, hour: datetime, facts: list[StationHour]) -> None:
+        by_district: dict[str, list[StationHour]] = defaultdict(list)
+        for fact in facts:
+            by_district[fact.district].append(fact)
+        areas: list[tuple[Scope, str, list[StationHour]]] = [("city", CITY, facts)]
+        areas += [("district", district, members) for district, members in sorted(by_district.items())]
+        for scope, area, members in areas:
+            means = mean_means(members)
+            result, state.area_so2[area] = hourly_aqi(
+                ClosedHour(ms(hour), means), state.area_so2.get(area, [])
+            )
+            state.figures.append(
+                figures.aqi_figure(
+                    "aqi_hourly",
+                    area_tags(scope, area),
+                    result.aqi,
+                    means,
+                    hour,
+                    primary=[pollutant.value for pollutant in result.primary],
+                )
+            )
 
     def _close_day(self, state: FleetState, day: date, facts: list[StationDay]) -> list[Transition]:
         if state.year != day.year:
@@ -125,6 +241,7 @@ class FleetEvaluator:
             if index is not None:
                 good, total_days = state.district_good.get(district, (0, 0))
                 state.district_good[district] = (good + int(index <= GOOD_AQI), total_days + 1)
+        self._day_figures(state, day, city, facts, by_district)
         at = day_end(day)
         transitions: list[Transition] = []
         for rule in self.rules:
@@ -132,12 +249,61 @@ class FleetEvaluator:
                 transitions += self._judge(rule, state, subject, Observation(value, at, window))
         return transitions
 
+    def _day_figures(
+        self,
+        state: FleetState,
+        day: date,
+        city: int | None,
+        facts: list[StationDay],
+        by_district: dict[str, list[StationDay]],
+    ) -> None:
+        """The day's AQI of the city and each district, and where the year stands against the plan."""
+        at = day_start(day)
+        if city is not None:
+            state.figures.append(
+                figures.aqi_figure("aqi_daily", area_tags("city", CITY), city, mean_means(facts), at)
+            )
+        share = next((r.compute.share for r in self.rules if isinstance(r.compute, HeavyDayBudget)), 0.014)
+        progress = {
+            "heavy_days": state.heavy_days,
+            "days": state.city_days,
+            "heavy_budget_used_pct": _budget_used(state, day, share),
+        }
+        state.figures.append(
+            Figure(measurement="plan_progress", tags=area_tags("city", CITY), fields=progress, at=at)
+        )
+        for district, members in sorted(by_district.items()):
+            index = daily_aqi(members)
+            if index is not None:
+                tags = area_tags("district", district)
+                state.figures.append(figures.aqi_figure("aqi_daily", tags, index, mean_means(members), at))
+            fields: dict[str, figures.FieldValue] = {}
+            if district in state.district_pm25:
+                total, count = state.district_pm25[district]
+                fields["pm25_ytd"] = total / count
+            if district in state.district_good:
+                good, assessed = state.district_good[district]
+                fields |= {
+                    "good_days": good,
+                    "days": assessed,
+                    "projected_good_days": good / assessed * days_in_year(day.year),
+                }
+            if fields:
+                state.figures.append(
+                    Figure(
+                        measurement="plan_progress",
+                        tags=area_tags("district", district),
+                        fields=fields,
+                        at=at,
+                    )
+                )
+
     def _day_values(self, rule: FleetRule, state: FleetState, day: date) -> list[tuple[str, float, str]]:
         year = f"{day.year}-01-01 to {day:%Y-%m-%d}"
         match rule.compute:
             case HeavyDayBudget(share=share):
-                budget = share * days_in_year(day.year)
-                return [(CITY, 100 * state.heavy_days / budget, f"heavy days {state.heavy_days}, {year}")]
+                used = _budget_used(state, day, share)
+                return [(CITY, used, f"heavy days {state.heavy_days}, {year}")]
             case YearToDateMean():
                 return [
                     (district, total / count, f"PM2.5 mean {year}")
@@ -159,6 +325,22 @@ class FleetEvaluator:
     def _close_night(self, state: FleetState, night: date, facts: list[StationNight]) -> list[Transition]:
         compliant = sum(fact.compliant for fact in facts)
         state.recent_nights = [*state.recent_nights, (night, compliant, len(facts))][-self.keep_nights :]
+        assessed = sum(count for _, _, count in state.recent_nights)
+        rolling = 100 * sum(good for _, good, _ in state.recent_nights) / assessed
+        state.figures.append(
+            Figure(
+                measurement="noise_compliance",
+                tags=area_tags("city", CITY),
+                fields={
+                    "night_rate": 100 * compliant / len(facts),
+                    "compliant": compliant,
+                    "assessed": len(facts),
+                    "rolling_rate": rolling,
+                    "rolling_nights": len(state.recent_nights),
+                },
+                at=day_start(night) + timedelta(hours=22),
+            )
+        )
         transitions: list[Transition] = []
         for rule in self.rules:
             if isinstance(rule.compute, NightCompliance):

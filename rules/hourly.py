@@ -6,16 +6,18 @@ hour already closed is late and ignored (the stream counts late readings).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
 from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
-from rules.standards.aqi import Pollutant
+from rules.standards.aqi import AqiResult, Averaging, Pollutant, aqi
 
 HOUR_MS = 3_600_000
 POLLUTANTS = [pollutant.value for pollutant in Pollutant]
+PARTICULATES = {Pollutant.PM10.value, Pollutant.PM25.value}
 
 
 def ms(ts: datetime) -> int:
@@ -32,9 +34,14 @@ def period_start(ts: datetime, length: timedelta = timedelta(hours=1)) -> int:
     return ms(start.replace(hour=0) if length >= timedelta(days=1) else start)
 
 
+def day_start(day: date) -> datetime:
+    """Midnight Beijing time at the start of ``day``."""
+    return datetime.combine(day, datetime.min.time(), CHINA_STANDARD_TIME)
+
+
 def day_end(day: date) -> datetime:
     """Midnight Beijing time after ``day``: when the day can be closed."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_STANDARD_TIME)
+    return day_start(day + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -72,3 +79,20 @@ def close(state: HourState) -> list[ClosedHour]:
     closed = ClosedHour(state.start, means)
     state.start, state.sums = None, {}
     return [closed] if means else []
+
+
+def hourly_aqi(hour: ClosedHour, so2_history: list[float]) -> tuple[AqiResult, list[float]]:
+    """An hour's AQI (HJ 633-2012 hourly report), and the last 24 hourly SO2 means with this one.
+
+    The 24 h breakpoints apply to PM10's and PM2.5's 1 h values; SO2's 24 h mean is passed so
+    that an SO2 1 h value above 800 falls back to it as the standard asks.
+    """
+    if "so2" in hour.means:
+        so2_history = [*so2_history, hour.means["so2"]][-24:]
+    concentrations = {
+        (Pollutant(metric), Averaging.DAY if metric in PARTICULATES else Averaging.HOUR): mean
+        for metric, mean in hour.means.items()
+    }
+    if so2_history:
+        concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(so2_history) / len(so2_history)
+    return aqi(concentrations), so2_history

@@ -6,6 +6,9 @@ judged in time order, and a tick is judged at every whole minute the watermark p
 readings up to that minute. So what is judged depends only on event times: a day streamed live,
 replayed at 500×, or delivered a little out of order gives the same transitions. A reading that
 arrives after the watermark has passed its time is late: counted, never judged.
+
+A station that feeds the fleet's figures (air, zoned noise) also derives its closed hours, days
+and nights on the same clock; they wait in ``facts`` until the stream hands them on.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from ingest.contract import Reading
+from rules.derived import DerivedState, Facts, StationDeriver
 from rules.evaluator import StationEvaluator, StationState, Transition
 
 TICK = timedelta(minutes=1)
@@ -28,6 +32,9 @@ class Timeline(BaseModel):
     #: How far this station has been judged: readings up to here, ticks up to here.
     judged_to: datetime | None = None
     late: int = 0
+    derived: DerivedState = Field(default_factory=DerivedState)
+    #: Derived facts not yet handed to the fleet.
+    facts: Facts = Field(default_factory=Facts)
 
 
 def floor_minute(ts: datetime) -> datetime:
@@ -44,26 +51,48 @@ def accept(timeline: Timeline, reading: Reading) -> bool:
     return True
 
 
-def advance(timeline: Timeline, evaluator: StationEvaluator, watermark: datetime) -> list[Transition]:
+def advance(
+    timeline: Timeline,
+    evaluator: StationEvaluator,
+    watermark: datetime,
+    deriver: StationDeriver | None = None,
+) -> list[Transition]:
     """Judge what the watermark has passed: readings in time order, a tick at each whole minute."""
     if timeline.judged_to is None:
         if not timeline.waiting:
-            return []  # a station never heard from has no clock of its own yet
-        timeline.judged_to = floor_minute(timeline.waiting[0].ts) - TICK
+            # Never heard from: nothing to judge, but the clock has reached it (the fleet waits for it).
+            timeline.judged_to = watermark
+            return []
+        # The clock starts where the watermark stands, or just before a first reading older than it:
+        # the station's readings that come next, out of order but in time, are still judged.
+        timeline.judged_to = min(watermark, floor_minute(timeline.waiting[0].ts) - TICK)
     transitions: list[Transition] = []
     minute = floor_minute(timeline.judged_to) + TICK
     while minute <= watermark:
-        transitions += _release(timeline, evaluator, minute)
+        transitions += _release(timeline, evaluator, minute, deriver)
         transitions += evaluator.tick(timeline.rules, minute)
+        if deriver:
+            timeline.facts.add(deriver.on_tick(timeline.derived, minute))
         timeline.judged_to = minute
         minute += TICK
-    transitions += _release(timeline, evaluator, watermark)
+    transitions += _release(timeline, evaluator, watermark, deriver)
     timeline.judged_to = max(timeline.judged_to, watermark)
     return transitions
 
 
-def _release(timeline: Timeline, evaluator: StationEvaluator, until: datetime) -> list[Transition]:
+def _release(
+    timeline: Timeline, evaluator: StationEvaluator, until: datetime, deriver: StationDeriver | None
+) -> list[Transition]:
     transitions: list[Transition] = []
     while timeline.waiting and timeline.waiting[0].ts <= until:
-        transitions += evaluator.evaluate(timeline.rules, timeline.waiting.pop(0))
+        reading = timeline.waiting.pop(0)
+        transitions += evaluator.evaluate(timeline.rules, reading)
+        if deriver:
+            timeline.facts.add(deriver.on_reading(timeline.derived, reading))
     return transitions
+
+
+def hand_over(timeline: Timeline) -> Facts:
+    """The facts derived so far, emptying the timeline's outbox."""
+    facts, timeline.facts = timeline.facts, Facts()
+    return facts

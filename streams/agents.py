@@ -1,4 +1,4 @@
-"""Storing agents: readings and alerts into InfluxDB, offsets advancing only after the write.
+"""Storing agents: readings, alerts and figures into InfluxDB, offsets advancing only after the write.
 
 Both use the same loop: batches bounded by size and time, each batch held until InfluxDB has it
 (at-least-once), records that are not what the topic promises sent to the dead-letter topic.
@@ -20,8 +20,9 @@ from ingest.contract import Reading
 from ingest.kafka import rejected_record
 from ingest.stations import Station, load_stations
 from rules.events import AlertEvent
-from streams.app import alerts_topic, app, readings_topic, rejected_topic, settings
-from streams.influx import alert_line, make_writer, reading_line
+from rules.figures import Figure
+from streams.app import alerts_topic, app, derived_topic, readings_topic, rejected_topic, settings
+from streams.influx import alert_line, figure_line, make_writer, reading_line
 from streams.sink import RetryingSink
 
 log = logging.getLogger(__name__)
@@ -124,3 +125,9 @@ async def store_readings(stream: StreamT[bytes]) -> None:
 async def store_alerts(stream: StreamT[bytes]) -> None:
     """Every alert transition into InfluxDB measurement ``alerts``."""
     await store(stream, AlertEvent, alert_line, settings.alerts_topic, "alerts")
+
+
+@app.agent(derived_topic)
+async def store_figures(stream: StreamT[bytes]) -> None:
+    """Every derived figure (AQI, night Leq, compliance, the plan's progress) into InfluxDB."""
+    await store(stream, Figure, figure_line, settings.derived_topic, "figures")

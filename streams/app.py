@@ -36,3 +36,5 @@ readings_topic = app.topic(settings.readings_topic, key_type=bytes, value_type=b
 rejected_topic = app.topic(settings.rejected_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
 alerts_topic = app.topic(settings.alerts_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
 ticks_topic = app.topic(settings.ticks_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+fleet_topic = app.topic(settings.fleet_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+derived_topic = app.topic(settings.derived_topic, key_type=bytes, value_type=bytes, value_serializer="raw")

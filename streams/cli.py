@@ -166,9 +166,9 @@ def bridge(loglevel: str) -> None:
 @main.command()
 @click.option("-l", "--loglevel", default="info", show_default=True)
 def worker(loglevel: str) -> None:
-    """Run the Faust worker: Kafka ``readings`` → InfluxDB."""
+    """Run the Faust worker: readings stored and judged, the city's figures, alerts to Kafka."""
     try:
-        import streams.alerting  # noqa: F401  (registers the agents on the app)
+        import streams.fleet  # noqa: F401  (registers the agents on the app)
         from streams.app import app
     except ConfigError as error:
         raise click.ClickException(str(error)) from None

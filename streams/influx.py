@@ -21,6 +21,7 @@ from influxdb_client.rest import ApiException
 from ingest.contract import Reading
 from ingest.stations import Station
 from rules.events import AlertEvent
+from rules.figures import Figure
 from streams.settings import WorkerSettings
 
 #: Statuses that mean the data itself is wrong (bad line, field type conflict, too large).
@@ -56,6 +57,15 @@ def alert_line(event: AlertEvent) -> str:
     point.field("window", event.window).field("message_zh", event.message_zh).field("key", event.key)
     point.field("started_at", event.started_at.isoformat())
     return str(point.time(event.event_time, WritePrecision.NS).to_line_protocol())
+
+
+def figure_line(figure: Figure) -> str:
+    point = Point(figure.measurement)
+    for tag, tag_value in figure.tags.items():
+        point.tag(tag, tag_value)
+    for name, value in figure.fields.items():
+        point.field(name, value)
+    return str(point.time(figure.at, WritePrecision.NS).to_line_protocol())
 
 
 def _classify(status: int, detail: str, where: str) -> Exception:

@@ -32,6 +32,12 @@ class WorkerSettings(KafkaSettings):
     rules_file: Path = SHIPPED
     alerts_topic: str = "alerts"
     ticks_topic: str = "ticks"
+    #: Station facts (hours, days, nights) and progress, to the fleet's agent.
+    fleet_topic: str = "fleet"
+    #: Derived measurements (AQI, night Leq, compliance, the plan's progress) on their way to InfluxDB.
+    derived_topic: str = "derived"
+    #: A readings partition with no reading for this long (wall time) follows the quickest one's clock.
+    partition_idle_seconds: float = Field(30.0, gt=0)
     #: The watermark trails the latest reading time by this much: readings up to this late are
     #: still judged in order, and every alert waits this long (in event time) before it is judged.
     allowed_lateness_seconds: float = Field(60.0, ge=0)

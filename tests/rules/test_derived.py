@@ -8,8 +8,7 @@ import pytest
 
 from ingest.contract import Flag, Kind
 from ingest.stations import NoiseZone
-from rules.aggregations import WindowState
-from rules.derived import DailyAir, DayState, NightlyNoise
+from rules.derived import DailyAir, DerivedState, Facts, NightlyNoise
 from tests.rules.conftest import T0, every, reading, station
 
 HOUR = timedelta(hours=1)
@@ -18,12 +17,20 @@ O3 = [50.0] * 12 + [200.0] * 4 + [50.0] * 8
 
 
 def test_a_day_of_air_gives_24h_means_o3_maxima_and_the_aqi() -> None:
-    tracker, state = DailyAir(station(Kind.AIR)), DayState()
-    days = []
+    tracker, state = DailyAir(station(Kind.AIR)), DerivedState()
+    facts = Facts()
     for hour, at in enumerate(every(T0 + timedelta(minutes=30), HOUR, 24)):
-        days += tracker.on_reading(state, reading(Kind.AIR, at, pm25=80 if hour % 2 else 60, o3=O3[hour]))
-    assert days == []
-    days += tracker.on_tick(state, T0 + 24 * HOUR)
+        facts.add(tracker.on_reading(state, reading(Kind.AIR, at, pm25=80 if hour % 2 else 60, o3=O3[hour])))
+    assert facts.days == [] and len(facts.hours) == 23  # each reading closed the hour before it
+    facts.add(tracker.on_tick(state, T0 + 24 * HOUR))
+    # Hourly AQI: PM2.5 1 h 60 → 50 + 50/40·25 = 81.25 → 82; 80 → 100 + 50/40·5 = 106.25 → 107.
+    assert [(h.hour.hour, h.aqi, h.primary) for h in facts.hours[:2]] == [
+        (0, 82, ["pm25"]),
+        (1, 107, ["pm25"]),
+    ]
+    # 12:00–15:00: O3 1 h 200 → IAQI 100, above PM2.5 60 (82) at 12:00, below PM2.5 80 at 13:00.
+    assert [(h.aqi, h.primary) for h in facts.hours[12:14]] == [(100, ["o3"]), (107, ["pm25"])]
+    days = facts.days
     (day,) = days
     assert day.day == date(2026, 7, 1) and day.district == "金水区"
     assert day.means == {"pm25": 70.0, "o3": pytest.approx(75.0)}
@@ -35,22 +42,22 @@ def test_a_day_of_air_gives_24h_means_o3_maxima_and_the_aqi() -> None:
 
 
 def test_a_pollutant_with_fewer_than_20_hours_has_no_24h_mean() -> None:
-    tracker, state = DailyAir(station(Kind.AIR)), DayState()
+    tracker, state = DailyAir(station(Kind.AIR)), DerivedState()
     for hour, at in enumerate(every(T0, HOUR, 24)):
         flags = {"pm25": Flag.MAINTENANCE} if hour < 5 else {}
         tracker.on_reading(state, reading(Kind.AIR, at, flags=flags, pm25=500 if hour < 5 else 40, no2=30))
-    (day,) = tracker.on_tick(state, T0 + 24 * HOUR)
+    (day,) = tracker.on_tick(state, T0 + 24 * HOUR).days
     assert day.means == {"no2": 30}  # pm25 had 19 valid hours: maintenance hours are not data
     assert day.o3_max_8h is None
 
 
 def test_a_night_of_noise_against_the_zone_limit() -> None:
-    tracker, state = NightlyNoise(station(Kind.NOISE, zone=NoiseZone.Z2)), WindowState()  # night limit 50
+    tracker, state = NightlyNoise(station(Kind.NOISE, zone=NoiseZone.Z2)), DerivedState()  # night limit 50
     night = T0 + timedelta(hours=22)
     nights = []
     for at in every(night, timedelta(minutes=30), 16):
-        nights += tracker.on_reading(state, reading(Kind.NOISE, at, laeq=50))
-    nights += tracker.on_tick(state, T0 + timedelta(days=1, hours=6))
+        nights += tracker.on_reading(state, reading(Kind.NOISE, at, laeq=50)).nights
+    nights += tracker.on_tick(state, T0 + timedelta(days=1, hours=6)).nights
     (result,) = nights
     assert (result.night, round(result.leq, 9), result.limit, result.compliant) == (
         date(2026, 7, 1),

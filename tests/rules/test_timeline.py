@@ -87,3 +87,18 @@ def test_a_silent_station_is_noticed_by_the_fleet_watermark_alone() -> None:
         ("dq.silent", "firing", T0 + timedelta(minutes=30))
     ]
     assert advance(Timeline(), evaluator, T0 + timedelta(days=1)) == []  # never heard from: no clock yet
+
+
+def test_a_stations_first_readings_may_arrive_out_of_order_within_the_lateness() -> None:
+    """Its clock starts at the watermark, not at the first reading to arrive (which lost the older one)."""
+    evaluator, timeline = StationEvaluator(CATALOGUE.rules, AIR), Timeline()
+    newer, older = reading(Kind.AIR, T0 + timedelta(minutes=10), pm25=30), reading(Kind.AIR, T0, pm25=30)
+    assert accept(timeline, newer)
+    advance(timeline, evaluator, T0 - timedelta(minutes=1))  # the partition's other stations are at T0
+    assert accept(timeline, older) and timeline.late == 0
+
+
+def test_a_station_never_heard_from_follows_the_clock() -> None:
+    evaluator, timeline = StationEvaluator(CATALOGUE.rules, AIR), Timeline()
+    assert advance(timeline, evaluator, T0) == [] and timeline.judged_to == T0
+    assert not accept(timeline, reading(Kind.AIR, T0, pm25=30)) and timeline.late == 1
