@@ -7,8 +7,8 @@ on, and each fleet rule is judged. Year-to-date figures start again on 1 January
 
 The fleet's clock is how far its stations have been judged: the slowest of them, so that a
 partition lagging behind during a catch-up holds the city back instead of seeing its facts come
-late. A station not heard from yet stands where the fleet started (the stream ticks every
-station, so each is heard from within a tick). A fact for a period already closed is late:
+late. Until every station has been heard of, the clock stands still (the stream ticks every
+station of the catalogue, readings or not, so each is heard of within a tick). A fact for a period already closed is late:
 counted, and left out of the city's figures. Facts arriving twice (at-least-once delivery)
 replace each other.
 """
@@ -65,8 +65,6 @@ class FleetState(BaseModel):
     closed_night: date | None = None
     late: int = 0
     judged_to: dict[str, datetime] = Field(default_factory=dict)
-    #: Where the first progress put the clock: the stations not heard from yet stand here.
-    started: datetime | None = None
     area_so2: dict[str, list[float]] = Field(default_factory=dict, description="last 24 hourly SO2 means")
     #: Figures not yet handed to the stream.
     figures: list[Figure] = Field(default_factory=list)
@@ -150,18 +148,15 @@ class FleetEvaluator:
             self.add_night(state, night)
         for station, judged_to in update.judged_to.items():
             state.judged_to[station] = max(state.judged_to.get(station, judged_to), judged_to)
-        if state.started is None and update.judged_to:
-            state.started = min(update.judged_to.values())
         now = self.clock(state)
         return [] if now is None else self.tick(state, now)
 
     def clock(self, state: FleetState) -> datetime | None:
-        if state.started is None:
+        """The slowest station's progress; None until every station waited for has been heard of."""
+        if any(station not in state.judged_to for station in self.stations):
             return None
-        return min(
-            (state.judged_to.get(station, state.started) for station in self.stations),
-            default=max(state.judged_to.values(), default=state.started),
-        )
+        waited = [state.judged_to[station] for station in self.stations] or list(state.judged_to.values())
+        return min(waited, default=None)
 
     def add_hour(self, state: FleetState, fact: StationHour) -> None:
         state.figures.append(figures.station_hour(fact))

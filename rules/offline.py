@@ -35,14 +35,15 @@ def judge_offline(
     readings: Iterable[Reading],
     watermark: datetime,
 ) -> Judgement:
-    """Judge ``readings`` up to ``watermark``, every station to that same point."""
+    """Judge ``readings`` up to ``watermark``, every station to that same point (as the stream's
+    ticks take every station of the catalogue there, heard from or not)."""
     by_station: dict[str, list[Reading]] = defaultdict(list)
     for reading in readings:
         by_station[reading.station].append(reading)
     judgement = Judgement()
     update = FleetUpdate(facts=Facts())
-    for station_id, own in by_station.items():
-        station = stations[station_id]
+    for station_id, station in stations.items():
+        own = by_station.get(station_id, [])
         timeline, deriver = Timeline(), deriver_for(station)
         for reading in own:
             accept(timeline, reading)

@@ -352,3 +352,87 @@ def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
 
 def at_ns(nanoseconds: int) -> datetime:
     return (EPOCH + timedelta(microseconds=nanoseconds // 1000)).astimezone(CHINA_STANDARD_TIME)
+
+
+AIR_AND_QUALITY = {
+    "AIR-1": {
+        "kind": "air",
+        "name": "市监测站",
+        "district": "金水区",
+        "operator": "郑州市生态环境监测中心",
+        "instrument_ranges": {"pm25": [0, 1000]},
+    },
+    "NOI-2": {
+        "kind": "noise",
+        "name": "文化路居住区",
+        "district": "金水区",
+        "zone": "1",
+        "operator": "运维公司",
+    },
+}
+
+
+def air_and_noise_night() -> list[Reading]:
+    """Eight hours from midnight, every 10 minutes: heavy PM2.5 01:00–03:00, maintenance flags
+    04:00–05:30, one over-range reading at 06:00; a night-time Lmax spike at 01:00 and a noise
+    level stuck at 42.0 from 02:00 to 04:00."""
+    readings = []
+    for step in range(8 * 6 + 1):
+        at = FAMILY_START + timedelta(minutes=10 * step)
+        wobble = 0.5 if step % 2 else -0.5
+        pm25 = 200.0 if 1 <= at.hour < 3 else 40.0 + wobble
+        air_flags = {"pm25": "M"} if 4 <= at.hour < 5 or (at.hour == 5 and at.minute < 30) else {}
+        if at.hour == 6 and at.minute == 0:
+            air_flags = {"pm25": "T"}
+        readings.append(
+            Reading(
+                station="AIR-1",
+                kind=Kind.AIR,
+                ts=at,
+                values={"pm25": pm25, "o3": 30 + wobble},
+                flags=air_flags,
+            )
+        )
+        laeq = 42.0 if 2 <= at.hour < 4 else 40.0 + wobble
+        lmax = 70.0 if (at.hour, at.minute) == (1, 0) else 50.0 + wobble
+        readings.append(Reading(station="NOI-2", kind=Kind.NOISE, ts=at, values={"laeq": laeq, "lmax": lmax}))
+    return readings
+
+
+def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """Each of these families fires and resolves, and the worker judges exactly what the offline
+    judgement of the same readings does; a reading later than the allowed lateness is stored and
+    counted, not judged."""
+    readings = air_and_noise_night()
+    pipeline = pipeline_factory(AIR_AND_QUALITY)
+    pipeline.start_all()
+    publish_readings(services.mqtt_settings(), readings)
+    stations = {sid: Station(id=sid, **attrs) for sid, attrs in AIR_AND_QUALITY.items()}  # type: ignore[arg-type]
+    offline = judge_offline(load_catalogue(), stations, readings, readings[-1].ts - timedelta(seconds=60))
+    expected = {(t.rule, t.subject, t.state, t.severity, t.at) for t in offline.transitions}
+    fired_and_resolved = {(rule, state) for rule, _, state, _, _ in expected}
+    for rule in ["air.aqi.heavy", "noise.night.sudden", "dq.flagged", "dq.out-of-range", "dq.stuck.noise"]:
+        assert {(rule, "firing"), (rule, "resolved")} <= fired_and_resolved, rule
+
+    def live() -> set[tuple[object, ...]]:
+        events = [
+            AlertEvent.model_validate_json(value or b"")
+            for _, value in kafka_records(services.kafka_bootstrap, "alerts")
+        ]
+        return {(e.rule, e.subject, e.state, e.severity, e.event_time) for e in events}
+
+    wait_until(lambda: len(live()) >= len(expected), 90, f"{len(expected)} transitions")
+    assert live() == expected
+
+    at = FAMILY_START + timedelta(hours=1, minutes=5)
+    late = Reading(station="AIR-1", kind=Kind.AIR, ts=at, values={"pm25": 900.0})
+    publish_readings(services.mqtt_settings(), [late])
+    counted = wait_until(
+        lambda: services.influx_query("SELECT * FROM late_readings"), 30, "the late reading counted"
+    )
+    assert [(row["station"], row["late"]) for row in counted] == [("AIR-1", 1)]
+    stored = services.influx_query(f"SELECT pm25 FROM air WHERE time = '{late.ts.isoformat()}'")
+    assert [row["pm25"] for row in stored] == [900.0], "the late reading is stored"
+    assert live() == expected, "and not judged"
