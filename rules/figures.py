@@ -68,3 +68,8 @@ def station_night(fact: StationNight) -> Figure:
         fields={"leq": round(fact.leq, 2), "limit": fact.limit, "compliant": fact.compliant},
         at=day_start(fact.night) + timedelta(hours=22),
     )
+
+
+def late_reading(station: str, late_so_far: int, at: datetime) -> Figure:
+    """A reading that came after its time was judged: the station's count so far, at its time."""
+    return Figure(measurement="late_readings", tags={"station": station}, fields={"late": late_so_far}, at=at)

@@ -8,9 +8,9 @@ on, and each fleet rule is judged. Year-to-date figures start again on 1 January
 The fleet's clock is how far its stations have been judged: the slowest of them, so that a
 partition lagging behind during a catch-up holds the city back instead of seeing its facts come
 late. Until every station has been heard of, the clock stands still (the stream ticks every
-station of the catalogue, readings or not, so each is heard of within a tick). A fact for a period already closed is late:
-counted, and left out of the city's figures. Facts arriving twice (at-least-once delivery)
-replace each other.
+station of the catalogue, readings or not, so each is heard of within a tick). A fact for a
+period already closed is late: counted, and left out of the city's figures. Facts arriving
+twice (at-least-once delivery) replace each other.
 """
 
 from __future__ import annotations

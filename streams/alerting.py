@@ -18,6 +18,7 @@ from faust.types import EventT, StreamT
 from pydantic import ValidationError
 
 from ingest.contract import EPOCH, Reading
+from rules import figures
 from rules.catalogue import all_rules, load_catalogue
 from rules.derived import Facts, deriver_for
 from rules.evaluator import StationEvaluator, Transition
@@ -153,12 +154,7 @@ def late_figure(station_id: str, timeline: Timeline, event: EventT[bytes]) -> Fi
         reading.ts.isoformat(),
         timeline.late,
     )
-    return Figure(
-        measurement="late_readings",
-        tags={"station": station_id},
-        fields={"late": timeline.late},
-        at=reading.ts,
-    )
+    return figures.late_reading(station_id, timeline.late, reading.ts)
 
 
 def judge(timeline: Timeline, evaluator: StationEvaluator, event: EventT[bytes]) -> list[Transition]:

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, EPOCH, METRICS, Kind, Reading
+from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Kind, Reading
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.events import AlertEvent
 from rules.offline import judge_offline
 from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.streams.fleets import DISTRICTS, LATENESS, a_day_of, fleet_of
 
 pytestmark = pytest.mark.integration
 
@@ -244,47 +245,6 @@ def test_noise_vocs_and_groundwater_episodes_over_mqtt(
         ("郑州市", 0.0, 1),
         ("郑州市", 0.0, 1),
         ("郑州市", 33.3, 1),
-    ]
-
-
-DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区"]
-ATTRIBUTES = {
-    Kind.NOISE: {"zone": "2"},
-    Kind.AMMONIA: {"unit_type": "SCR"},
-    Kind.GROUNDWATER: {"warning_level": 100.0},
-}
-#: Arrival may trail event time by up to 30 min here, so readings can come well out of order.
-LATENESS = timedelta(minutes=30)
-
-
-def fleet_of(size: int) -> dict[str, dict[str, object]]:
-    kinds = list(Kind)
-    return {
-        f"F-{index:03d}": {
-            "kind": kinds[index % 5].value,
-            "name": f"站{index}",
-            "district": DISTRICTS[index % len(DISTRICTS)],
-            **ATTRIBUTES.get(kinds[index % 5], {}),
-        }
-        for index in range(size)
-    }
-
-
-def a_day_of(fleet: dict[str, dict[str, object]], start: datetime, seed: int = 11) -> list[Reading]:
-    """Every station every 10 minutes for 24 h and 30 min, values across their whole ranges."""
-    rng = random.Random(seed)
-    return [
-        Reading(
-            station=station,
-            kind=Kind(str(attrs["kind"])),
-            ts=start + timedelta(minutes=10 * step),
-            values={
-                m: round(rng.uniform(spec.low, min(spec.high, spec.low + 300)), 2)
-                for m, spec in METRICS[Kind(str(attrs["kind"]))].items()
-            },
-        )
-        for step in range(24 * 6 + 4)
-        for station, attrs in fleet.items()
     ]
 
 
