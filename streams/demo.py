@@ -15,7 +15,7 @@ import click
 from ingest.kafka import read_topic
 from ingest.settings import BridgeSettings, MqttSettings
 from ingest.stations import Station, load_stations
-from simulators.burst import burst
+from simulators.burst import burst, with_incidents
 from simulators.publisher import WindowedPublisher, publish_readings
 from streams import processes
 from streams.influx import influxql
@@ -45,7 +45,8 @@ def start_pipeline(log_dir: Path) -> list[subprocess.Popen[bytes]]:
 
 
 def publish(stations: list[Station], start: datetime, per_station: int) -> int:
-    readings = list(burst(stations, start, per_station, timedelta(minutes=1)))
+    step = timedelta(minutes=1)
+    readings = with_incidents(list(burst(stations, start, per_station, step)), start, step)
     with click.progressbar(length=len(readings), label="publishing over MQTT") as bar:
         last = 0
 
@@ -103,17 +104,36 @@ def show_results(
         raise click.ClickException(f"only {len(rows)} of {expected} readings reached InfluxDB")
 
 
-def show_alerts(settings: WorkerSettings, most: int = 12) -> None:
-    """The alert transitions the worker has judged so far (the rules wait one lateness)."""
-    events = [
-        json.loads(value or b"{}")
-        for _, value in asyncio.run(read_topic(settings.kafka_bootstrap, settings.alerts_topic))
-    ]
-    click.secho(f"\nKafka {settings.alerts_topic}: {len(events)} alert transitions so far", bold=True)
+def show_alerts(settings: WorkerSettings, most: int = 30) -> None:
+    """The alert transitions judged so far, once their number has held still for 3 s (at most 30 s):
+    the rules judge each reading one allowed lateness after it, on the event clock."""
+
+    def transitions() -> list[dict[str, str]]:
+        records = asyncio.run(read_topic(settings.kafka_bootstrap, settings.alerts_topic))
+        return [json.loads(value or b"{}") for _, value in records]
+
+    events, steady_since, deadline = transitions(), time.monotonic(), time.monotonic() + 30
+    while time.monotonic() - steady_since < 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        latest = transitions()
+        if len(latest) != len(events):
+            events, steady_since = latest, time.monotonic()
+    click.secho(f"\nKafka {settings.alerts_topic}: {len(events)} alert transitions", bold=True)
     for event in events[:most]:
-        click.echo(f"  {event['message_zh']}")
+        colour = (
+            "green"
+            if event["state"] == "resolved"
+            else "red"
+            if event["severity"] == "critical"
+            else "yellow"
+        )
+        click.secho(f"  {event['message_zh']}", fg=colour)
     if len(events) > most:
         click.echo(f"  … and {len(events) - most} more")
+    families = Counter((event["rule"], event["state"]) for event in events)
+    click.echo(
+        "  by rule: " + ", ".join(f"{rule} {state} ×{n}" for (rule, state), n in sorted(families.items()))
+    )
 
 
 def run_demo(log_dir: Path, per_station: int) -> None:
