@@ -20,6 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -123,6 +124,27 @@ def mean_means(facts: Iterable[StationHour | StationDay]) -> dict[str, float]:
     return {metric: math.fsum(values) / len(values) for metric, values in gathered.items()}
 
 
+Period = TypeVar("Period", date, datetime)
+Fact = TypeVar("Fact", StationHour, StationDay, StationNight)
+
+
+def _gather(
+    gathered: dict[Period, dict[str, Fact]], period: Period, closed: Period | None, station: str, fact: Fact
+) -> bool:
+    """File a station's fact under its open period (replacing a copy); False if the period is closed."""
+    if closed is not None and period <= closed:
+        return False
+    gathered.setdefault(period, {})[station] = fact
+    return True
+
+
+def group_by_district(facts: Iterable[Fact]) -> dict[str, list[Fact]]:
+    grouped: dict[str, list[Fact]] = defaultdict(list)
+    for fact in facts:
+        grouped[fact.district].append(fact)
+    return grouped
+
+
 def hand_over(state: FleetState) -> list[Figure]:
     """The figures made so far, emptying the state's outbox."""
     made, state.figures = state.figures, []
@@ -160,24 +182,15 @@ class FleetEvaluator:
 
     def add_hour(self, state: FleetState, fact: StationHour) -> None:
         state.figures.append(figures.station_hour(fact))
-        if state.closed_hour is not None and fact.hour <= state.closed_hour:
-            state.late += 1
-        else:
-            state.hours.setdefault(fact.hour, {})[fact.station] = fact
+        state.late += not _gather(state.hours, fact.hour, state.closed_hour, fact.station, fact)
 
     def add_day(self, state: FleetState, fact: StationDay) -> None:
         state.figures.append(figures.station_day(fact))
-        if state.closed_day is not None and fact.day <= state.closed_day:
-            state.late += 1
-        else:
-            state.days.setdefault(fact.day, {})[fact.station] = fact
+        state.late += not _gather(state.days, fact.day, state.closed_day, fact.station, fact)
 
     def add_night(self, state: FleetState, fact: StationNight) -> None:
         state.figures.append(figures.station_night(fact))
-        if state.closed_night is not None and fact.night <= state.closed_night:
-            state.late += 1
-        else:
-            state.nights.setdefault(fact.night, {})[fact.station] = fact
+        state.late += not _gather(state.nights, fact.night, state.closed_night, fact.station, fact)
 
     def tick(self, state: FleetState, now: datetime) -> list[Transition]:
         for hour in sorted(h for h in state.hours if h + timedelta(milliseconds=HOUR_MS) <= now):
@@ -193,11 +206,10 @@ class FleetEvaluator:
         return transitions
 
     def _close_hour(self, state: FleetState, hour: datetime, facts: list[StationHour]) -> None:
-        by_district: dict[str, list[StationHour]] = defaultdict(list)
-        for fact in facts:
-            by_district[fact.district].append(fact)
         areas: list[tuple[Scope, str, list[StationHour]]] = [("city", CITY, facts)]
-        areas += [("district", district, members) for district, members in sorted(by_district.items())]
+        areas += [
+            ("district", district, members) for district, members in sorted(group_by_district(facts).items())
+        ]
         for scope, area, members in areas:
             means = mean_means(members)
             result, state.area_so2[area] = hourly_aqi(
@@ -218,9 +230,7 @@ class FleetEvaluator:
         if state.year != day.year:
             state.year, state.city_days, state.heavy_days = day.year, 0, 0
             state.district_pm25, state.district_good = {}, {}
-        by_district: dict[str, list[StationDay]] = defaultdict(list)
-        for fact in facts:
-            by_district[fact.district].append(fact)
+        by_district = group_by_district(facts)
         city = daily_aqi(facts)
         state.city_days += 1
         heavy_aqi = max(

@@ -113,17 +113,14 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 touched[station_id] = (Timeline.model_validate_json(stored) if stored else Timeline(), event)
             timeline = touched[station_id][0]
             touched[station_id] = (timeline, event)
-            late_before = timeline.late
             try:
-                transitions = judge(timeline, evaluator, event)
+                transitions = judge(timeline, evaluator, event, late)
             except Exception:
                 # One station's bad state must not stop the others (nor the storing agent, which
                 # shares this topic): say so loudly and go on with the next event.
                 log.exception("could not judge %s for %s; its rules skip it", event.message.topic, station_id)
                 continue
             events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
-            if timeline.late > late_before:
-                late.append(late_figure(station_id, timeline, event))
         await send_all([*alert_records(events_out), *fleet_records(touched), *figure_records(late)])
         for station_id, (timeline, last) in touched.items():
             save(timelines, station_id.encode(), timeline, last)
@@ -145,19 +142,10 @@ def figure_records(figures: list[Figure]) -> list[Outgoing]:
     return [(derived_topic, figure.measurement.encode(), figure) for figure in figures]
 
 
-def late_figure(station_id: str, timeline: Timeline, event: EventT[bytes]) -> Figure:
-    """A late reading, counted where the dashboard and the logs show it."""
-    reading = Reading.model_validate_json(event.value)
-    log.warning(
-        "late reading from %s at %s: stored, not judged (%d late so far)",
-        station_id,
-        reading.ts.isoformat(),
-        timeline.late,
-    )
-    return figures.late_reading(station_id, timeline.late, reading.ts)
-
-
-def judge(timeline: Timeline, evaluator: StationEvaluator, event: EventT[bytes]) -> list[Transition]:
+def judge(
+    timeline: Timeline, evaluator: StationEvaluator, event: EventT[bytes], late: list[Figure]
+) -> list[Transition]:
+    """Advance a station's timeline by one reading or tick; a late reading is counted in ``late``."""
     station_id = evaluator.station.id
     if event.message.topic == settings.ticks_topic:
         watermark = datetime.fromisoformat(json.loads(event.value)["watermark"])
@@ -167,7 +155,14 @@ def judge(timeline: Timeline, evaluator: StationEvaluator, event: EventT[bytes])
         except ValidationError:
             return []  # the storing agent sends it to the dead-letter topic
         watermark = watermarks.saw(station_id, event.message.partition, reading.ts)
-        accept(timeline, reading)
+        if not accept(timeline, reading):
+            log.warning(
+                "late reading from %s at %s: stored, not judged (%d late so far)",
+                station_id,
+                reading.ts.isoformat(),
+                timeline.late,
+            )
+            late.append(figures.late_reading(station_id, timeline.late, reading.ts))
     return advance(timeline, evaluator, watermark, derivers.get(station_id))
 
 
