@@ -46,8 +46,13 @@ def accept(timeline: Timeline, reading: Reading) -> bool:
     if timeline.judged_to is not None and reading.ts <= timeline.judged_to:
         timeline.late += 1
         return False
-    index = bisect.bisect_right([waiting.ts for waiting in timeline.waiting], reading.ts)
-    timeline.waiting.insert(index, reading)
+    index = bisect.bisect_left([waiting.ts for waiting in timeline.waiting], reading.ts)
+    if index < len(timeline.waiting) and timeline.waiting[index].ts == reading.ts:
+        # The same station and time: delivered again after a restart (or corrected); the last one
+        # counts, as in InfluxDB, and it is judged once.
+        timeline.waiting[index] = reading
+    else:
+        timeline.waiting.insert(index, reading)
     return True
 
 

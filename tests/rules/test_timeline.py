@@ -102,3 +102,12 @@ def test_a_station_never_heard_from_follows_the_clock() -> None:
     evaluator, timeline = StationEvaluator(CATALOGUE.rules, AIR), Timeline()
     assert advance(timeline, evaluator, T0) == [] and timeline.judged_to == T0
     assert not accept(timeline, reading(Kind.AIR, T0, pm25=30)) and timeline.late == 1
+
+
+def test_a_reading_delivered_twice_before_it_is_judged_is_judged_once() -> None:
+    """After a worker restart, readings still waiting in the saved timeline come again."""
+    evaluator, timeline = StationEvaluator(CATALOGUE.rules, AIR), Timeline()
+    first = reading(Kind.AIR, T0, pm25=30)
+    assert accept(timeline, first) and accept(timeline, first.model_copy())
+    advance(timeline, evaluator, T0 + timedelta(minutes=1))
+    assert len(timeline.rules.rules["air.pm25.24h"].window.samples) == 1
