@@ -42,6 +42,8 @@ class Observation:
     at: datetime
     #: What the value covers, for people: "1h mean to 14:00", "night of 2026-07-01".
     window: str
+    #: The same in Chinese, for the alert texts: "2026-07-01夜间".
+    window_zh: str
 
 
 class WindowState(BaseModel):
@@ -74,7 +76,11 @@ def on_reading(
             if value is None or (compute.period == "night" and not noise.is_night(reading.ts)):
                 return []
             return [
-                Observation(value, reading.ts, "reading" if compute.period == "always" else "night reading")
+                Observation(
+                    value,
+                    reading.ts,
+                    *(("reading", "读数") if compute.period == "always" else ("night reading", "夜间读数")),
+                )
             ]
         case Mean(align="sliding"):
             return _trailing_mean(compute, state, reading)
@@ -90,7 +96,7 @@ def on_reading(
             return _repeats(compute, state, reading)
         case Silence():
             state.last_seen = max(state.last_seen or 0, ms(reading.ts))
-            return [Observation(0, reading.ts, "since the last reading")]
+            return [Observation(0, reading.ts, "since the last reading", "距上次数据")]
         case FlaggedFor():
             return _flagged(compute, state, reading)
         case OutOfRange():
@@ -112,10 +118,14 @@ def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Obs
         case Silence():
             if state.last_seen is not None:
                 minutes = (ms(now) - state.last_seen) / 60_000
-                return [Observation(max(0.0, minutes), now, "minutes since the last reading")]
+                return [
+                    Observation(
+                        max(0.0, minutes), now, "minutes since the last reading", "距上次数据（分钟）"
+                    )
+                ]
         case FlaggedFor():
             if state.flagged_since is not None:
-                return [Observation((ms(now) - state.flagged_since) / 60_000, now, _flag_window(compute))]
+                return [Observation((ms(now) - state.flagged_since) / 60_000, now, *_flag_window(compute))]
     return []
 
 
@@ -131,12 +141,24 @@ def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[
     if len(state.samples) < compute.min_samples:
         return []
     mean = math.fsum(v for _, v in state.samples) / len(state.samples)
-    return [Observation(mean, at_ms(newest), f"trailing {_span(compute.window)} mean")]
+    return [
+        Observation(
+            mean,
+            at_ms(newest),
+            f"trailing {_span(compute.window)} mean",
+            f"{_span_zh(compute.window)}滑动平均",
+        )
+    ]
 
 
 def _span(window: timedelta) -> str:
     hours = window / timedelta(hours=1)
     return f"{hours:g}h" if hours >= 1 else f"{window / timedelta(minutes=1):g}min"
+
+
+def _span_zh(window: timedelta) -> str:
+    hours = window / timedelta(hours=1)
+    return f"{hours:g}小时" if hours >= 1 else f"{window / timedelta(minutes=1):g}分钟"
 
 
 def _calendar_mean(compute: Mean, state: WindowState, reading: Reading) -> list[Observation]:
@@ -158,16 +180,17 @@ def _close_mean(compute: Mean, state: WindowState) -> list[Observation]:
     assert state.period is not None
     end = at_ms(state.period + compute.window // MS)
     enough = state.count >= compute.min_samples
-    observed = [Observation(state.total / state.count, end, _period_name(state.period, compute.window))]
+    observed = [Observation(state.total / state.count, end, *_period_name(state.period, compute.window))]
     state.period, state.total, state.count = None, 0.0, 0
     return observed if enough else []
 
 
-def _period_name(start: int, window: timedelta) -> str:
+def _period_name(start: int, window: timedelta) -> tuple[str, str]:
     begin = at_ms(start)
-    return (
-        f"day {begin:%Y-%m-%d}" if window >= DAY else f"hour {begin:%Y-%m-%d %H}:00–{begin.hour + 1:02d}:00"
-    )
+    if window >= DAY:
+        return f"day {begin:%Y-%m-%d}", f"{begin:%Y-%m-%d}日"
+    hours = f"{begin:%Y-%m-%d %H}:00–{begin.hour + 1:02d}:00"
+    return f"hour {hours}", f"{hours}时段"
 
 
 def _night_leq(compute: NightLeq, state: WindowState, reading: Reading) -> list[Observation]:
@@ -193,7 +216,11 @@ def _close_night(compute: NightLeq, state: WindowState) -> list[Observation]:
     leq = 10 * math.log10(state.total / state.count) if state.count else math.nan
     enough = state.count >= compute.min_samples
     state.period, state.total, state.count = None, 0.0, 0
-    return [Observation(leq, noise.night_end(night), f"night of {night:%Y-%m-%d}")] if enough else []
+    return (
+        [Observation(leq, noise.night_end(night), f"night of {night:%Y-%m-%d}", f"{night:%Y-%m-%d}夜间")]
+        if enough
+        else []
+    )
 
 
 def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observation]:
@@ -209,15 +236,23 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
     if last_at - first_at < compute.window // MS // 2:
         return []
     per_day = (last - first) / ((last_at - first_at) / (DAY // MS))
-    return [Observation(per_day, at_ms(newest), f"change per day over {_span(compute.window)}")]
+    return [
+        Observation(
+            per_day,
+            at_ms(newest),
+            f"change per day over {_span(compute.window)}",
+            f"{_span_zh(compute.window)}内日变化",
+        )
+    ]
 
 
 def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
     observed = []
     for hour in closed_hours:
         result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
-        name = _period_name(hour.start, timedelta(hours=1))
-        observed.append(Observation(result.aqi, at_ms(hour.start + hourly.HOUR_MS), f"AQI of {name}"))
+        name, name_zh = _period_name(hour.start, timedelta(hours=1))
+        end = at_ms(hour.start + hourly.HOUR_MS)
+        observed.append(Observation(result.aqi, end, f"AQI of {name}", f"{name_zh} 小时AQI"))
     return observed
 
 
@@ -227,11 +262,22 @@ def _repeats(compute: Stuck, state: WindowState, reading: Reading) -> list[Obser
         return []
     state.repeats = state.repeats + 1 if value == state.last_value else 1
     state.last_value = value
-    return [Observation(state.repeats, reading.ts, f"consecutive identical {compute.metric} readings")]
+    return [
+        Observation(
+            state.repeats,
+            reading.ts,
+            f"consecutive identical {compute.metric} readings",
+            f"{compute.metric}连续相同读数",
+        )
+    ]
 
 
-def _flag_window(compute: FlaggedFor) -> str:
-    return f"minutes {compute.metric or 'a metric'} flagged {'/'.join(flag.value for flag in compute.flags)}"
+def _flag_window(compute: FlaggedFor) -> tuple[str, str]:
+    flags = "/".join(flag.value for flag in compute.flags)
+    return (
+        f"minutes {compute.metric or 'a metric'} flagged {flags}",
+        f"{compute.metric or '数据'}带{flags}标记（分钟）",
+    )
 
 
 def _metrics(metric: str | None, reading: Reading) -> list[str]:
@@ -250,7 +296,7 @@ def _flagged(compute: FlaggedFor, state: WindowState, reading: Reading) -> list[
         minutes = (ms(reading.ts) - state.flagged_since) / 60_000
     else:
         state.flagged_since, minutes = None, 0.0
-    return [Observation(minutes, reading.ts, _flag_window(compute))]
+    return [Observation(minutes, reading.ts, *_flag_window(compute))]
 
 
 def _out_of_range(compute: OutOfRange, reading: Reading, station: Station) -> list[Observation]:
@@ -263,8 +309,12 @@ def _out_of_range(compute: OutOfRange, reading: Reading, station: Station) -> li
         if reading.flag(metric) is Flag.OVER_RANGE
         or not _within(reading.values[metric], station.instrument_ranges.get(metric))
     ]
-    window = f"outside the instrument's range: {', '.join(outside)}" if outside else "instrument range"
-    return [Observation(1.0 if outside else 0.0, reading.ts, window)]
+    if outside:
+        named = ", ".join(outside)
+        return [
+            Observation(1.0, reading.ts, f"outside the instrument's range: {named}", f"超出仪器量程：{named}")
+        ]
+    return [Observation(0.0, reading.ts, "instrument range", "仪器量程内")]
 
 
 def _within(value: float, span: tuple[float, float] | None) -> bool:

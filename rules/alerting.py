@@ -38,6 +38,7 @@ class Change(BaseModel):
     value: float
     threshold: float
     window: str
+    window_zh: str
     at: datetime
     started_at: datetime
 
@@ -72,6 +73,7 @@ def judge(
             value=seen.value,
             threshold=threshold,
             window=seen.window,
+            window_zh=seen.window_zh,
             at=seen.at,
             started_at=state.since,
         )

@@ -38,6 +38,7 @@ class AlertEvent(BaseModel):
     threshold: float
     unit: str
     window: str
+    window_zh: str
     event_time: datetime
     started_at: datetime
     district: str | None
@@ -117,7 +118,7 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
         f" {transition.severity.value}" if transition.severity and transition.state != "resolved" else ""
     )
     message_zh = (
-        f"【{label_zh}】{where_zh} {rule.title.zh}：{transition.window} {shown}，阈值 {limit}，"
+        f"【{label_zh}】{where_zh} {rule.title.zh}：{transition.window_zh} {shown}，阈值 {limit}，"
         f"自 {since:%m-%d %H:%M} 起。依据：{rule.source}"
     )
     message_en = (
@@ -137,6 +138,7 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
         threshold=transition.threshold,
         unit=unit,
         window=transition.window,
+        window_zh=transition.window_zh,
         event_time=transition.at,
         started_at=transition.started_at,
         district=district,

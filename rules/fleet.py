@@ -250,8 +250,8 @@ class FleetEvaluator:
         at = day_end(day)
         transitions: list[Transition] = []
         for rule in self.rules:
-            for subject, value, window in self._day_values(rule, state, day):
-                transitions += self._judge(rule, state, subject, Observation(value, at, window))
+            for subject, value, window, window_zh in self._day_values(rule, state, day):
+                transitions += self._judge(rule, state, subject, Observation(value, at, window, window_zh))
         return transitions
 
     def _day_figures(
@@ -303,21 +303,28 @@ class FleetEvaluator:
                     )
                 )
 
-    def _day_values(self, rule: FleetRule, state: FleetState, day: date) -> list[tuple[str, float, str]]:
-        year = f"{day.year}-01-01 to {day:%Y-%m-%d}"
+    def _day_values(self, rule: FleetRule, state: FleetState, day: date) -> list[tuple[str, float, str, str]]:
+        """(subject, value, window in English, in Chinese) for each subject the rule judges today."""
+        year, year_zh = f"{day.year}-01-01 to {day:%Y-%m-%d}", f"{day.year}-01-01至{day:%Y-%m-%d}"
         match rule.compute:
             case HeavyDayBudget(share=share):
                 used = _budget_used(state, day, share)
-                return [(CITY, used, f"heavy days {state.heavy_days}, {year}")]
+                heavy = state.heavy_days
+                return [(CITY, used, f"heavy days {heavy}, {year}", f"重污染{heavy}天，{year_zh}")]
             case YearToDateMean():
                 return [
-                    (district, total / count, f"PM2.5 mean {year}")
+                    (district, total / count, f"PM2.5 mean {year}", f"PM2.5均值，{year_zh}")
                     for district, (total, count) in sorted(state.district_pm25.items())
                     if self._covers(rule, district)
                 ]
             case ProjectedGoodDays():
                 return [
-                    (district, good / total * days_in_year(day.year), f"good days {good} of {total}, {year}")
+                    (
+                        district,
+                        good / total * days_in_year(day.year),
+                        f"good days {good} of {total}, {year}",
+                        f"优良{good}/{total}天，{year_zh}",
+                    )
                     for district, (good, total) in sorted(state.district_good.items())
                     if self._covers(rule, district)
                 ]
@@ -352,8 +359,11 @@ class FleetEvaluator:
                 kept = state.recent_nights[-rule.compute.nights :]
                 assessed = sum(count for _, _, count in kept)
                 rate = 100 * sum(good for _, good, _ in kept) / assessed
-                window = f"{assessed} station-nights, {kept[0][0]:%Y-%m-%d} to {night:%Y-%m-%d}"
-                transitions += self._judge(rule, state, CITY, Observation(rate, night_end(night), window))
+                first = kept[0][0]
+                window = f"{assessed} station-nights, {first:%Y-%m-%d} to {night:%Y-%m-%d}"
+                window_zh = f"{assessed}站次夜间，{first:%Y-%m-%d}至{night:%Y-%m-%d}"
+                seen = Observation(rate, night_end(night), window, window_zh)
+                transitions += self._judge(rule, state, CITY, seen)
         return transitions
 
     def _judge(self, rule: FleetRule, state: FleetState, subject: str, seen: Observation) -> list[Transition]:

@@ -18,7 +18,7 @@ def run(
     state = AlertState()
     changes = []
     for index, value in enumerate(values):
-        for change in judge(condition, LIMITS, state, Observation(value, T0 + index * step, "test")):
+        for change in judge(condition, LIMITS, state, Observation(value, T0 + index * step, "test", "测试")):
             changes.append((change.state, change.severity.value if change.severity else None, change.value))
     return changes
 
@@ -49,7 +49,7 @@ def test_pending_for_waits_for_event_time() -> None:
     assert changes == [("pending", "warning", 150), ("firing", "warning", 150)]
     state = AlertState()
     for minute in range(11):
-        judge(condition, LIMITS, state, Observation(150, T0 + timedelta(minutes=minute), "t"))
+        judge(condition, LIMITS, state, Observation(150, T0 + timedelta(minutes=minute), "t", "t"))
     assert state.status is Status.FIRING and state.since == T0
 
 
@@ -58,7 +58,8 @@ def test_below_thresholds_for_lower_is_worse() -> None:
     limits = {Severity.WARNING: -0.3, Severity.CRITICAL: -1.0}
     state = AlertState()
     seen = [
-        judge(condition, limits, state, Observation(v, T0, "t")) for v in (-0.2, -0.31, -1.2, -0.27, -0.2)
+        judge(condition, limits, state, Observation(v, T0, "t", "t"))
+        for v in (-0.2, -0.31, -1.2, -0.27, -0.2)
     ]
     assert [(c.state, c.severity) for changes in seen for c in changes] == [
         ("firing", Severity.WARNING),
@@ -72,7 +73,9 @@ def test_a_critical_only_rule_fires_critical() -> None:
     condition = Condition(op=">", critical=30, hysteresis=5)
     state = AlertState()
     limits = {Severity.CRITICAL: 30.0}
-    changes = [c for v in (29, 31, 26, 24) for c in judge(condition, limits, state, Observation(v, T0, "t"))]
+    changes = [
+        c for v in (29, 31, 26, 24) for c in judge(condition, limits, state, Observation(v, T0, "t", "t"))
+    ]
     assert [(c.state, c.severity, c.threshold) for c in changes] == [
         ("firing", Severity.CRITICAL, 30),
         ("resolved", Severity.CRITICAL, 30),

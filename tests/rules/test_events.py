@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from ingest.contract import Kind
+from ingest.stations import Station
 from rules.catalogue import all_rules
 from rules.evaluator import Transition
 from rules.events import alert_event, responsible_units, value_unit
 from rules.fleet import CITY
 from rules.model import Catalogue, Role, Severity
+from rules.offline import judge_offline
 from tests.rules.conftest import T0, Run, every, reading, station
+from tests.streams.fleets import a_day_of, fleet_of
 
 
 def test_an_ammonia_slip_alert_names_the_enterprise_and_the_district_branch(catalogue: Catalogue) -> None:
@@ -59,6 +63,7 @@ def test_a_city_alert(catalogue: Catalogue) -> None:
         value=78.28,
         threshold=60,
         window="heavy days 4",
+        window_zh="重污染4天",
         at=T0,
         started_at=T0,
         rule="city.heavy-days.budget",
@@ -66,4 +71,16 @@ def test_a_city_alert(catalogue: Catalogue) -> None:
     )
     event = alert_event(transition, all_rules(catalogue)["city.heavy-days.budget"], None)
     assert (event.subject_kind, event.district, event.units) == ("city", None, ["市生态环境局"])
-    assert "郑州市 重污染天数占用全年额度：heavy days 4 78.28 %，阈值 60 %" in event.message_zh
+    assert "郑州市 重污染天数占用全年额度：重污染4天 78.28 %，阈值 60 %" in event.message_zh
+
+
+def test_every_window_has_its_chinese_wording(catalogue: Catalogue) -> None:
+    """A day of a 20-station fleet (every kind, every family firing): the zh text never falls
+    back to the English description of the window."""
+    fleet = fleet_of(20)
+    readings = a_day_of(fleet, T0)
+    stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
+    judged = judge_offline(catalogue, stations, readings, readings[-1].ts - timedelta(minutes=1))
+    assert len({t.rule for t in judged.transitions}) >= 12
+    for transition in judged.transitions:
+        assert re.search(r"[\u4e00-\u9fff]", transition.window_zh), transition

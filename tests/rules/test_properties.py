@@ -125,7 +125,7 @@ def test_a_signal_hovering_at_the_threshold_does_not_flap(
             condition,
             {Severity.WARNING: threshold},
             state,
-            Observation(value, T0 + timedelta(minutes=index), "t"),
+            Observation(value, T0 + timedelta(minutes=index), "t", "t"),
         )
     ]
     assert [change.state for change in changes] == ["firing"]
