@@ -22,6 +22,8 @@ WATER_BUREAU = "市水利局"
 
 SEVERITY_ZH = {Severity.WARNING: "预警", Severity.CRITICAL: "严重"}
 STATE_ZH = {"pending": "待确认", "firing": "告警", "resolved": "已解除"}
+#: Units that are words, in Chinese; symbols (mg/m³, dB(A), %) read the same in both.
+UNIT_ZH = {"readings": "个读数", "min": "分钟", "days": "天"}
 
 
 class AlertEvent(BaseModel):
@@ -109,6 +111,9 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
     since = transition.started_at.astimezone(CHINA_STANDARD_TIME)
     shown = f"{_number(transition.value)} {unit}".strip()
     limit = f"{_number(transition.threshold)} {unit}".strip()
+    unit_zh = UNIT_ZH.get(unit, unit)
+    shown_zh = f"{_number(transition.value)} {unit_zh}".strip()
+    limit_zh = f"{_number(transition.threshold)} {unit_zh}".strip()
     label_zh = STATE_ZH[transition.state] + (
         f"·{SEVERITY_ZH[transition.severity]}"
         if transition.severity and transition.state != "resolved"
@@ -118,7 +123,7 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
         f" {transition.severity.value}" if transition.severity and transition.state != "resolved" else ""
     )
     message_zh = (
-        f"【{label_zh}】{where_zh} {rule.title.zh}：{transition.window_zh} {shown}，阈值 {limit}，"
+        f"【{label_zh}】{where_zh} {rule.title.zh}：{transition.window_zh} {shown_zh}，阈值 {limit_zh}，"
         f"自 {since:%m-%d %H:%M} 起。依据：{rule.source}"
     )
     message_en = (

@@ -84,3 +84,22 @@ def test_every_window_has_its_chinese_wording(catalogue: Catalogue) -> None:
     assert len({t.rule for t in judged.transitions}) >= 12
     for transition in judged.transitions:
         assert re.search(r"[\u4e00-\u9fff]", transition.window_zh), transition
+
+
+def test_units_that_are_words_are_in_chinese_in_the_chinese_text(catalogue: Catalogue) -> None:
+    transition = Transition(
+        state="firing",
+        severity=Severity.WARNING,
+        value=12,
+        threshold=12,
+        window="consecutive identical nmhc readings",
+        window_zh="nmhc连续相同读数",
+        at=T0,
+        started_at=T0,
+        rule="dq.stuck.vocs",
+        subject="VOC-1",
+    )
+    vocs = station(Kind.VOCS, operator="管委会")
+    event = alert_event(transition, all_rules(catalogue)["dq.stuck.vocs"], vocs)
+    assert "nmhc连续相同读数 12 个读数，阈值 12 个读数" in event.message_zh
+    assert "12 readings, threshold 12 readings" in event.message_en
