@@ -29,6 +29,7 @@ from rules.timeline import Timeline, accept, advance, floor_minute, hand_over
 from streams.agents import held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, settings, ticks_topic
 from streams.handoff import Outgoing, save, send_all
+from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
 from streams.watermarks import Watermarks, home_partitions
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ watermarks = Watermarks(
 def alert_records(events: list[AlertEvent]) -> list[Outgoing]:
     for event in events:
         log.info("alert %s", event.message_en)
+        TRANSITIONS.labels(event.rule, event.state).inc()
     return [(alerts_topic, event.fingerprint.encode(), event) for event in events]
 
 
@@ -147,6 +149,7 @@ def judge(
 ) -> list[Transition]:
     """Advance a station's timeline by one reading or tick; a late reading is counted in ``late``."""
     station_id = evaluator.station.id
+    JUDGED.labels(event.message.topic).inc()
     if event.message.topic == settings.ticks_topic:
         watermark = datetime.fromisoformat(json.loads(event.value)["watermark"])
     else:
@@ -163,6 +166,7 @@ def judge(
                 timeline.late,
             )
             late.append(figures.late_reading(station_id, timeline.late, reading.ts))
+            LATE_READINGS.inc()
     return advance(timeline, evaluator, watermark, derivers.get(station_id))
 
 
@@ -173,3 +177,5 @@ async def send_ticks() -> None:
     for station_id, watermark in watermarks.due_ticks():
         value = json.dumps({"watermark": watermark.isoformat()}).encode()
         await ticks_topic.send(key=station_id.encode(), value=value)
+    for partition, watermark in watermarks.given.items():
+        WATERMARK.labels(str(partition)).set(watermark.timestamp())

@@ -20,6 +20,7 @@ from streams.agents import held_batches, stations
 from streams.alerting import EVALUATION_BATCH_SECONDS, alert_records, catalogue, figure_records, rules_by_id
 from streams.app import app, fleet_topic, settings
 from streams.handoff import save, send_all
+from streams.metrics import LATE_FACTS
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ async def judge_fleet(stream: StreamT[bytes]) -> None:
                 continue
             transitions += fleet_evaluator.update(state, update)
         if state.late > late_before:
+            LATE_FACTS.inc(state.late - late_before)
             log.warning(
                 "%d station facts came after the city closed their period (%d so far): stored, not counted",
                 state.late - late_before,

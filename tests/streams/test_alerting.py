@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -409,3 +410,7 @@ def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
     stored = services.influx_query(f"SELECT pm25 FROM air WHERE time = '{late.ts.isoformat()}'")
     assert [row["pm25"] for row in stored] == [900.0], "the late reading is stored"
     assert live() == expected, "and not judged"
+    with urllib.request.urlopen(f"http://127.0.0.1:{pipeline.web_port}/metrics", timeout=10) as page:
+        metrics = page.read().decode()
+    assert "envalert_late_readings_total 1.0" in metrics
+    assert 'envalert_alert_transitions_total{rule="dq.flagged",state="firing"}' in metrics
