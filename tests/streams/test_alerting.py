@@ -226,6 +226,7 @@ def test_noise_vocs_and_groundwater_episodes_over_mqtt(
     )
     wait_until(lambda: len(story()) >= len(expected), 90, f"the {len(expected)} transitions")
     assert story() == expected
+    assert stored_alerts(services, len(expected)) == {(r, s, st) for r, s, st, _, _ in expected}
     # Figures: each night's Leq against zone 1's 45 dB(A), and the city's compliance rate.
     nights = wait_until(
         lambda: len(found := services.influx_query("SELECT * FROM noise_night")) >= 3 and found,
@@ -324,6 +325,18 @@ def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
     )
 
 
+def stored_alerts(services: Services, count: int) -> set[tuple[str, str, str]]:
+    """(rule, subject, state) of the points in InfluxDB measurement alerts, once there are ``count``
+    (one per transition: a transition sent twice lands on the same series and time)."""
+    rows = wait_until(
+        lambda: len(found := services.influx_query("SELECT * FROM alerts")) >= count and found,
+        60,
+        f"{count} points in InfluxDB measurement alerts",
+    )
+    assert len(rows) == count
+    return {(row["rule"], row["subject"], row["state"]) for row in rows}
+
+
 def at_ns(nanoseconds: int) -> datetime:
     return (EPOCH + timedelta(microseconds=nanoseconds // 1000)).astimezone(CHINA_STANDARD_TIME)
 
@@ -399,6 +412,7 @@ def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
 
     wait_until(lambda: len(live()) >= len(expected), 90, f"{len(expected)} transitions")
     assert live() == expected
+    assert stored_alerts(services, len(expected)) == {(r, s, st) for r, s, st, _, _ in expected}
 
     at = FAMILY_START + timedelta(hours=1, minutes=5)
     late = Reading(station="AIR-1", kind=Kind.AIR, ts=at, values={"pm25": 900.0})

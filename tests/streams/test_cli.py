@@ -67,3 +67,29 @@ def test_run_starts_bridge_and_worker_and_stops_both_on_ctrl_c(services: Service
     assert run.wait(timeout=60) == 0
     assert "bridge stopped: forwarded=1 rejected=0" in (logs / "bridge.log").read_text()
     assert "Closing event loop" in (logs / "worker.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "named"),
+    [
+        ("ENVALERT_RULES_FILE", "rules:\n  - id: x\n    compute: {function: mean}\n", "rules[x]"),
+        ("ENVALERT_STATIONS_FILE", "stations:\n  - {id: A, kind: air}\n", "stations[A]"),
+    ],
+)
+def test_the_worker_refuses_to_start_with_an_invalid_catalogue(
+    tmp_path: Path, variable: str, text: str, named: str
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text)
+    env = {**os.environ, variable: str(broken), "ENVALERT_WORKER_DATA_DIR": str(tmp_path / "data")}
+    worker = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "worker"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert worker.returncode != 0
+    assert str(broken) in worker.stderr and named in worker.stderr and "fix:" in worker.stderr, worker.stderr
