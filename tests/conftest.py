@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,21 @@ from ingest.settings import MqttSettings
 from streams import processes
 from streams.influx import influxql
 from streams.stack import Influxd, ManagedService, Mosquitto, Tansu, free_port
+
+
+def envalert(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, to its end, with its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> Any:

@@ -56,19 +56,24 @@ def test_units_of_measure_for_every_shipped_rule(catalogue: Catalogue) -> None:
     assert units["district.good-days.projected"] == "days" and units["vocs.nmhc.single"] == "mg/m³"
 
 
-def test_a_city_alert(catalogue: Catalogue) -> None:
-    transition = Transition(
+def firing(rule: str, subject: str, value: float, threshold: float, window: tuple[str, str]) -> Transition:
+    """A warning that fired at T0."""
+    return Transition(
         state="firing",
         severity=Severity.WARNING,
-        value=78.28,
-        threshold=60,
-        window="heavy days 4",
-        window_zh="重污染4天",
+        value=value,
+        threshold=threshold,
+        window=window[0],
+        window_zh=window[1],
         at=T0,
         started_at=T0,
-        rule="city.heavy-days.budget",
-        subject=CITY,
+        rule=rule,
+        subject=subject,
     )
+
+
+def test_a_city_alert(catalogue: Catalogue) -> None:
+    transition = firing("city.heavy-days.budget", CITY, 78.28, 60, ("heavy days 4", "重污染4天"))
     event = alert_event(transition, all_rules(catalogue)["city.heavy-days.budget"], None)
     assert (event.subject_kind, event.district, event.units) == ("city", None, ["市生态环境局"])
     assert "郑州市 重污染天数占用全年额度：重污染4天 78.28 %，阈值 60 %" in event.message_zh
@@ -87,18 +92,8 @@ def test_every_window_has_its_chinese_wording(catalogue: Catalogue) -> None:
 
 
 def test_units_that_are_words_are_in_chinese_in_the_chinese_text(catalogue: Catalogue) -> None:
-    transition = Transition(
-        state="firing",
-        severity=Severity.WARNING,
-        value=12,
-        threshold=12,
-        window="consecutive identical nmhc readings",
-        window_zh="nmhc连续相同读数",
-        at=T0,
-        started_at=T0,
-        rule="dq.stuck.vocs",
-        subject="VOC-1",
-    )
+    window = ("consecutive identical nmhc readings", "nmhc连续相同读数")
+    transition = firing("dq.stuck.vocs", "VOC-1", 12, 12, window)
     vocs = station(Kind.VOCS, operator="管委会")
     event = alert_event(transition, all_rules(catalogue)["dq.stuck.vocs"], vocs)
     assert "nmhc连续相同读数 12 个读数，阈值 12 个读数" in event.message_zh

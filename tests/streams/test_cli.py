@@ -15,7 +15,7 @@ from ingest.contract import Kind, Reading
 from simulators.publisher import publish_readings
 from streams import processes
 from streams.stack import free_port
-from tests.conftest import Services, wait_until
+from tests.conftest import Services, envalert, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +29,7 @@ def test_the_demo_shows_the_burst_stored_and_the_broken_messages_refused(tmp_pat
         "ENVALERT_INFLUX_URL": f"http://localhost:{free_port()}",
         "ENVALERT_WORKER_WEB_PORT": str(free_port()),
     }
-    demo = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "demo", "--readings", "10"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    demo = envalert("demo", "--readings", "10", env=env, cwd=tmp_path, timeout=240)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "100 of 100 readings stored" in demo.stdout
     assert "荥阳电厂1号机组SCR出口（荥阳市）" in demo.stdout
@@ -82,14 +74,6 @@ def test_the_worker_refuses_to_start_with_an_invalid_catalogue(
     broken = tmp_path / "broken.yaml"
     broken.write_text(text)
     env = {**os.environ, variable: str(broken), "ENVALERT_WORKER_DATA_DIR": str(tmp_path / "data")}
-    worker = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "worker"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    worker = envalert("worker", env=env, cwd=tmp_path, timeout=60)
     assert worker.returncode != 0
     assert str(broken) in worker.stderr and named in worker.stderr and "fix:" in worker.stderr, worker.stderr
