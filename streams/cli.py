@@ -14,15 +14,14 @@ from urllib.parse import urlsplit
 import click
 
 from ingest.config_files import ConfigError
-from ingest.settings import BridgeSettings
+from ingest.settings import LOG_FORMAT, BridgeSettings
+from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Catalogue
 from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def _stack(folder: Path) -> list[ManagedService]:
@@ -49,6 +48,9 @@ def main() -> None:
 
     Settings come from ENVALERT_* environment variables (see README.md).
     """
+
+
+main.add_command(notify)
 
 
 @main.group()
@@ -180,15 +182,15 @@ def worker(loglevel: str) -> None:
 
 @main.command()
 def run() -> None:
-    """Run the bridge and the worker against the configured services until Ctrl-C."""
+    """Run the bridge, the worker and the notifier against the configured services until Ctrl-C."""
     log_dir = Path(".envalert/logs")
-    children = [processes.launch(name, log_dir / f"{name}.log") for name in ("bridge", "worker")]
-    click.echo(f"bridge and worker started; logs in {log_dir}/. Ctrl-C stops both.")
+    children = [processes.launch(name, log_dir / f"{name}.log") for name in processes.COMMANDS]
+    click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
     try:
         while all(child.poll() is None for child in children):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 children[0].wait(timeout=1)
-        click.echo("a pipeline process exited; stopping the other")
+        click.echo("a pipeline process exited; stopping the others")
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,4 +1,4 @@
-"""Start the pipeline's own processes (bridge, worker) as children and know when they are ready."""
+"""Start the pipeline's own processes (bridge, worker, notifier) as children and know when they are ready."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-#: What each process logs once it is ready for work.
-READY_MARKERS = {"bridge": "subscribed to", "worker": "Worker ready"}
+#: Each process's ``envalert`` command, and what it logs once it is ready for work.
+COMMANDS = {"bridge": ["bridge"], "worker": ["worker"], "notifier": ["notify", "run"]}
+READY_MARKERS = {"bridge": "subscribed to", "worker": "Worker ready", "notifier": "notifier ready"}
 
 
 def count_marker(log: Path, name: str) -> int:
@@ -25,7 +26,7 @@ def launch(name: str, log: Path, env: dict[str, str] | None = None) -> subproces
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", name],
+            [sys.executable, "-m", "streams.cli", *COMMANDS[name]],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env if env is not None else dict(os.environ),

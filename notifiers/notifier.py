@@ -1,0 +1,176 @@
+"""The notifier's steps: take alert events, queue what is due, deliver what is queued.
+
+Everything it decides is committed to the store before anything is sent or acknowledged to
+Kafka; see notifiers/store.py for why that gives at-least-once delivery without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ingest.stations import Station
+from notifiers.delivery import backoff, masked, send
+from notifiers.directory import Directory, Unit
+from notifiers.lifecycle import Lifecycle, Notice
+from notifiers.messages import render
+from notifiers.routing import Routing
+from notifiers.silences import labels
+from notifiers.store import Attempt, Message, Store
+from rules.events import CITY_BUREAU, AlertEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    timeout: float = 10.0
+    first: timedelta = timedelta(seconds=2)
+    most: timedelta = timedelta(minutes=5)
+    give_up_after: timedelta = timedelta(hours=24)
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        routing: Routing,
+        stations: Mapping[str, Station],
+        clock: Callable[[], datetime],
+        *,
+        board_url: str,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self.store, self.directory, self.routing, self.stations = store, directory, routing, stations
+        self.clock, self.board_url, self.retry = clock, board_url, retry
+        self.lifecycle = Lifecycle(routing, self._parent)
+        self.state = store.state()
+        self._saved = self.state.model_dump_json()
+
+    def _parent(self, name: str) -> str | None:
+        parent = self.directory.parent(name)
+        return parent.name if parent else None
+
+    def take(self, events: Iterable[AlertEvent]) -> int:
+        """Take a batch of transitions (some perhaps seen before); returns how many were new."""
+        now, keys = self.clock(), []
+        for event in events:
+            if event.key in keys or self.store.seen(event.key):
+                continue
+            keys.append(event.key)
+            station = self.stations.get(event.subject) if event.subject_kind == "station" else None
+            units = self.routing.units_for(event, station)
+            self.lifecycle.receive(self.state, event, units, labels(event, station), now)
+        self._step(now, keys)
+        return len(keys)
+
+    def tick(self) -> None:
+        """Queue whatever the clock has made due: group waits over, repeats, escalations."""
+        self._step(self.clock(), [])
+
+    def _step(self, now: datetime, keys: list[str]) -> None:
+        notices = self.lifecycle.due(self.state, now, self.store.silences(now), self.store.acks())
+        messages = [message for notice in notices for message in self._messages(notice)]
+        saved = self.state.model_dump_json()
+        if keys or messages or saved != self._saved:
+            self.store.commit_step(self.state, keys, messages, now)
+            self._saved = saved
+        for notice in notices:
+            log.info(
+                "notice %s to %s (%s): %d firing, %d resolved, %d message(s) queued",
+                notice.id,
+                notice.unit,
+                notice.reason,
+                len(notice.firing),
+                len(notice.resolved),
+                sum(1 for message in messages if message.notice == notice.id),
+            )
+
+    def _unit(self, name: str) -> Unit:
+        unit = self.directory.find(name)
+        if unit is None:
+            log.error("unit %r is not in %s; telling %s instead", name, self.directory.source, CITY_BUREAU)
+            unit = self.directory.find(CITY_BUREAU)
+        assert unit is not None, "check_covers makes sure the city bureau is in the directory"
+        return unit
+
+    def _messages(self, notice: Notice) -> list[Message]:
+        unit = self._unit(notice.unit)
+        chosen = [contact for contact in unit.contacts or [] if set(contact.tags) & set(notice.tags)]
+        if not chosen:
+            log.error(
+                "%s has no contact tagged %s: notice %s reaches nobody", unit.name, notice.tags, notice.id
+            )
+        messages = []
+        for contact in chosen:
+            title, body = render(notice, unit, contact, self.board_url)
+            messages.append(
+                Message(
+                    notice=notice.id,
+                    unit=unit.name,
+                    contact=contact.name,
+                    target=masked(contact.url),
+                    reason=notice.reason,
+                    alerts=len(notice.firing) + len(notice.resolved),
+                    title=title,
+                    body=body,
+                )
+            )
+        return messages
+
+    async def deliver_due(self) -> int:
+        """Try each target's oldest waiting message once; returns how many were delivered."""
+        delivered = 0
+        for message in self.store.due(self.clock()):
+            unit = self.directory.find(message.unit)
+            contact = (
+                next((c for c in (unit.contacts or []) if c.name == message.contact), None) if unit else None
+            )
+            if contact is None:
+                outcome_error, seconds, ok = (
+                    f"contact {message.contact!r} is no longer in the directory",
+                    0.0,
+                    False,
+                )
+            else:
+                outcome = await send(
+                    contact.url,
+                    message.title,
+                    message.body,
+                    notice=message.notice,
+                    timeout=self.retry.timeout,
+                )
+                outcome_error, seconds, ok = outcome.error, outcome.seconds, outcome.delivered
+            now = self.clock()
+            age = now - (message.created_at or now)
+            outcome_name = (
+                "delivered"
+                if ok
+                else "gave_up"
+                if age >= self.retry.give_up_after or not contact
+                else "retrying"
+            )
+            retry_at = None if ok else now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
+            self.store.record(Attempt(message, now, outcome_name, seconds, outcome_error), retry_at)
+            self._log(message, outcome_name, outcome_error, retry_at)
+            delivered += ok
+        return delivered
+
+    @staticmethod
+    def _log(message: Message, outcome: str, error: str, retry_at: datetime | None) -> None:
+        where = f"{message.notice} to {message.unit} via {message.contact} ({message.target})"
+        if outcome == "delivered":
+            log.info("delivered %s after %d earlier attempt(s)", where, message.attempts)
+        elif outcome == "gave_up":
+            log.error("gave up %s after %d attempts: %s", where, message.attempts + 1, error)
+        else:
+            log.warning(
+                "could not deliver %s (attempt %d): %s; next try %s",
+                where,
+                message.attempts + 1,
+                error,
+                retry_at,
+            )

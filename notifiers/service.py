@@ -1,0 +1,137 @@
+"""``envalert notify run``: alert events from Kafka in, notices out, every attempt to InfluxDB.
+
+Three loops share one store: one takes events (committing Kafka offsets only after the store
+has them), one queues and delivers what is due each tick, one writes attempts to InfluxDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from ingest.kafka import ensure_topics
+from ingest.stations import Station, load_stations
+from notifiers.directory import Directory, load_directory
+from notifiers.notifier import Notifier, RetryPolicy
+from notifiers.records import notification_line
+from notifiers.routing import Routing, load_routing
+from notifiers.settings import NotifierSettings
+from notifiers.store import Store
+from rules.events import AlertEvent
+from streams.influx import InfluxUnavailableError, make_writer
+
+log = logging.getLogger(__name__)
+
+READY = "notifier ready"
+#: Seen event keys are kept this long: longer than any replay after a restart.
+SEEN_FOR = timedelta(days=30)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_config(settings: NotifierSettings) -> tuple[Directory, Routing, dict[str, Station]]:
+    """Load and cross-check every config file: a mistake fails here, naming file and field."""
+    directory = load_directory(settings.directory_file)
+    routing = load_routing(settings.routing_file)
+    routing.check_against(directory, settings.routing_file)
+    stations = load_stations(settings.stations_file)
+    directory.check_covers(stations)
+    return directory, routing, stations
+
+
+def build(settings: NotifierSettings, clock: Callable[[], datetime] = wall_clock) -> Notifier:
+    directory, routing, stations = load_config(settings)
+    retry = RetryPolicy(
+        timeout=settings.notify_timeout_seconds,
+        first=timedelta(seconds=settings.notify_retry_first_seconds),
+        most=timedelta(seconds=settings.notify_retry_max_seconds),
+        give_up_after=timedelta(hours=settings.notify_give_up_hours),
+    )
+    store = Store(settings.notifier_db)
+    return Notifier(store, directory, routing, stations, clock, board_url=settings.board_url, retry=retry)
+
+
+async def take_events(notifier: Notifier, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=500)
+        events = []
+        for records in batches.values():
+            for record in records:
+                try:
+                    events.append(AlertEvent.model_validate_json(record.value or b""))
+                except ValidationError as error:
+                    log.error("skipped a record of %s at offset %d: %s", record.topic, record.offset, error)
+        if batches:
+            taken = notifier.take(events)
+            await consumer.commit()
+            log.debug("took %d new of %d alert events", taken, len(events))
+
+
+async def deliver(notifier: Notifier, every: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        notifier.tick()
+        await notifier.deliver_due()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def record_attempts(notifier: Notifier, settings: NotifierSettings, stop: asyncio.Event) -> None:
+    writer = make_writer(settings)
+    prepared = False
+    try:
+        while not stop.is_set():
+            attempts = notifier.store.unwritten_attempts()
+            try:
+                if attempts and not prepared:
+                    await writer.prepare()
+                    prepared = True
+                if attempts:
+                    await writer.write([notification_line(attempt) for attempt in attempts])
+                    notifier.store.mark_written(attempts)
+            except InfluxUnavailableError as error:
+                log.warning("InfluxDB unavailable for %d notification attempts: %s", len(attempts), error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        await writer.close()
+
+
+async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
+    notifier = build(settings)
+    notifier.store.forget_seen_before(wall_clock() - SEEN_FOR)
+    await ensure_topics(settings, [settings.alerts_topic])
+    consumer = AIOKafkaConsumer(
+        settings.alerts_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.notifier_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=2000,
+    )
+    await consumer.start()
+    log.info(
+        "%s: %d units in %s, outbox %s, store %s",
+        READY,
+        len(notifier.directory.units()),
+        notifier.directory.source,
+        notifier.store.counts(),
+        notifier.store.path,
+    )
+    try:
+        await asyncio.gather(
+            take_events(notifier, consumer, stop),
+            deliver(notifier, settings.notifier_tick_seconds, stop),
+            record_attempts(notifier, settings, stop),
+        )
+    finally:
+        await consumer.stop()
+        notifier.store.close()

@@ -1,0 +1,253 @@
+"""The notifier's durable state in one SQLite file: lifecycle state, outbox, attempts, silences, acks.
+
+Each step of the notifier commits the new lifecycle state, the keys of the events it took and
+the messages it queued in one transaction, and only then lets Kafka's offset move: a crash at
+any point replays events already recorded as seen, and the outbox holds each message once
+(unique per notice and contact) until it is delivered. Alertmanager keeps its notification log
+and silences in local files for the same reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from notifiers.lifecycle import NotifierState
+from notifiers.silences import Acknowledgement, Silence
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notice TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    alerts INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at TEXT,
+    gave_up_at TEXT,
+    last_error TEXT,
+    UNIQUE (notice, contact)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox INTEGER NOT NULL REFERENCES outbox (id),
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    error TEXT NOT NULL,
+    written INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acks (
+    fingerprint TEXT NOT NULL, started_at TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, started_at)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notice rendered for one contact: a row of the outbox."""
+
+    notice: str
+    unit: str
+    contact: str
+    target: str  # masked URL, for people and logs
+    reason: str
+    alerts: int
+    title: str
+    body: str
+    id: int = 0
+    attempts: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    message: Message
+    at: datetime
+    outcome: str  # delivered | retrying | gave_up
+    seconds: float
+    error: str
+    id: int = 0
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- lifecycle state and seen events -----------------------------------------------------
+
+    def state(self) -> NotifierState:
+        row = self._db.execute("SELECT body FROM state WHERE id = 1").fetchone()
+        return NotifierState.model_validate_json(row["body"]) if row else NotifierState()
+
+    def seen(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM seen WHERE key = ?", (key,)).fetchone() is not None
+
+    def commit_step(
+        self, state: NotifierState, keys: Iterable[str], messages: Iterable[Message], now: datetime
+    ) -> None:
+        """The new state, the events taken and the messages queued: all or nothing."""
+        stamp = now.isoformat()
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO state (id, body) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                (state.model_dump_json(),),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", [(key, stamp) for key in keys]
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO outbox (notice, unit, contact, target, reason, alerts, title, body,"
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (m.notice, m.unit, m.contact, m.target, m.reason, m.alerts, m.title, m.body, stamp, stamp)
+                    for m in messages
+                ],
+            )
+
+    def forget_seen_before(self, moment: datetime) -> None:
+        self._db.execute("DELETE FROM seen WHERE at < ?", (moment.isoformat(),))
+
+    # --- the outbox --------------------------------------------------------------------------
+
+    def due(self, now: datetime) -> list[Message]:
+        """The oldest undelivered message of each (unit, contact), if its time has come: one
+        target's messages go out in the order they were queued."""
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE id IN (SELECT min(id) FROM outbox"
+            " WHERE delivered_at IS NULL AND gave_up_at IS NULL GROUP BY unit, contact)"
+            " AND next_attempt_at <= ? ORDER BY id",
+            (now.isoformat(),),
+        ).fetchall()
+        return [_message(row) for row in rows]
+
+    def record(self, attempt: Attempt, retry_at: datetime | None) -> None:
+        message = attempt.message
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO attempts (outbox, at, outcome, seconds, error) VALUES (?, ?, ?, ?, ?)",
+                (message.id, attempt.at.isoformat(), attempt.outcome, attempt.seconds, attempt.error),
+            )
+            done = attempt.at.isoformat()
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+                " delivered_at = ?, gave_up_at = ? WHERE id = ?",
+                (
+                    attempt.error or None,
+                    (retry_at or attempt.at).isoformat(),
+                    done if attempt.outcome == "delivered" else None,
+                    done if attempt.outcome == "gave_up" else None,
+                    message.id,
+                ),
+            )
+
+    def unwritten_attempts(self, limit: int = 500) -> list[Attempt]:
+        rows = self._db.execute(
+            "SELECT attempts.id AS attempt_id, attempts.at AS attempt_at, attempts.outcome, attempts.seconds,"
+            " attempts.error, outbox.* FROM attempts JOIN outbox ON outbox.id = attempts.outbox"
+            " WHERE written = 0 ORDER BY attempts.id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            Attempt(
+                _message(row),
+                datetime.fromisoformat(row["attempt_at"]),
+                row["outcome"],
+                row["seconds"],
+                row["error"],
+                row["attempt_id"],
+            )
+            for row in rows
+        ]
+
+    def mark_written(self, attempts: Iterable[Attempt]) -> None:
+        self._db.executemany("UPDATE attempts SET written = 1 WHERE id = ?", [(a.id,) for a in attempts])
+
+    def counts(self) -> dict[str, int]:
+        row = self._db.execute(
+            "SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,"
+            " count(*) FILTER (WHERE gave_up_at IS NOT NULL) AS gave_up,"
+            " count(*) FILTER (WHERE delivered_at IS NULL AND gave_up_at IS NULL) AS waiting FROM outbox"
+        ).fetchone()
+        return dict(row)
+
+    # --- silences and acknowledgements ---------------------------------------------------------
+
+    def add_silence(self, silence: Silence) -> None:
+        self._db.execute(
+            "INSERT INTO silences (id, body) VALUES (?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (silence.id, silence.model_dump_json()),
+        )
+
+    def silences(self, now: datetime | None = None) -> list[Silence]:
+        """All silences, or those not yet over at ``now``."""
+        found = [
+            Silence.model_validate_json(row["body"]) for row in self._db.execute("SELECT body FROM silences")
+        ]
+        return [s for s in found if now is None or s.ends_at > now]
+
+    def add_ack(self, ack: Acknowledgement) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO acks (fingerprint, started_at, body) VALUES (?, ?, ?)",
+            (ack.fingerprint, ack.started_at.isoformat(), ack.model_dump_json()),
+        )
+
+    def acks(self) -> list[Acknowledgement]:
+        return [
+            Acknowledgement.model_validate_json(row["body"])
+            for row in self._db.execute("SELECT body FROM acks")
+        ]
+
+    def forget_acks_before(self, moment: datetime) -> None:
+        self._db.execute("DELETE FROM acks WHERE started_at < ?", (moment.isoformat(),))
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        notice=row["notice"],
+        unit=row["unit"],
+        contact=row["contact"],
+        target=row["target"],
+        reason=row["reason"],
+        alerts=row["alerts"],
+        title=row["title"],
+        body=row["body"],
+        id=row["id"],
+        attempts=row["attempts"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )

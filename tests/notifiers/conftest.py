@@ -1,0 +1,119 @@
+"""Alert events as the stream makes them (shipped rules, the demo's stations), and a hand clock."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import pytest
+
+from ingest.stations import Station, load_stations
+from notifiers.directory import Directory, load_directory
+from notifiers.routing import Routing, load_routing
+from notifiers.sinks import Inbox, MailSink, WebhookSink
+from rules.catalogue import all_rules, load_catalogue
+from rules.evaluator import Transition
+from rules.events import AlertEvent, alert_event
+from rules.fleet import CITY
+from rules.model import Severity
+from streams.settings import DEFAULT_STATIONS
+from streams.stack import free_port
+
+T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+STATIONS = load_stations(DEFAULT_STATIONS)
+RULES = all_rules(load_catalogue())
+
+
+class Clock:
+    """Wall time that moves only when a test says so."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **span: float) -> datetime:
+        self.now += timedelta(**span)
+        return self.now
+
+
+def event(
+    rule: str,
+    subject: str,
+    state: Literal["firing", "resolved", "pending"] = "firing",
+    severity: Severity | None = Severity.WARNING,
+    *,
+    at: datetime = T0,
+    started_at: datetime | None = None,
+    value: float = 100.0,
+    threshold: float = 75.0,
+) -> AlertEvent:
+    """The AlertEvent the stream would publish for this transition."""
+    transition = Transition(
+        state=state,
+        severity=None if state == "resolved" else severity,
+        value=value,
+        threshold=threshold,
+        window="1 h mean",
+        window_zh="1小时均值",
+        at=at,
+        started_at=started_at or at,
+        rule=rule,
+        subject=subject,
+    )
+    station: Station | None = STATIONS.get(subject)
+    assert station or subject == CITY or subject in {s.district for s in STATIONS.values()}, subject
+    return alert_event(transition, RULES[rule], station)
+
+
+@pytest.fixture(scope="session")
+def directory() -> Directory:
+    return load_directory(environ={})
+
+
+@pytest.fixture(scope="session")
+def routing() -> Routing:
+    return load_routing()
+
+
+@dataclass
+class Sinks:
+    """A real SMTP server and a real HTTP webhook on free ports, and the directory's env for them."""
+
+    inbox: Inbox
+    mail: MailSink
+    webhook: WebhookSink
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "ENVALERT_SMTP": self.mail.address,
+            "ENVALERT_WEBHOOK": self.webhook.address,
+            "ENVALERT_SMS_GATEWAY": self.webhook.address,
+        }
+
+    def notices(self, channel: str) -> Counter[str]:
+        """How many times each notice arrived on ``channel`` (mail: by the id in its body)."""
+        found: Counter[str] = Counter()
+        for item in self.inbox.snapshot(channel):
+            found[item.notice or NOTICE_ID.findall(item.body)[-1]] += 1
+        return found
+
+
+NOTICE_ID = re.compile(r"通知编号 (\S+#\d+)")
+
+
+@pytest.fixture
+def sinks() -> Iterator[Sinks]:
+    inbox = Inbox()
+    made = Sinks(inbox, MailSink(inbox, free_port()), WebhookSink(inbox, free_port()))
+    made.mail.start()
+    made.webhook.start()
+    yield made
+    made.mail.stop()
+    made.webhook.stop()

@@ -1,0 +1,203 @@
+"""Grouping, repeats, resolution, silences, acknowledgement and escalation, on a hand clock.
+
+Shipped timings: group_wait 30 s, group_interval 5 min, repeat_interval 4 h, escalate_after 30 min.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from notifiers.directory import Directory
+from notifiers.lifecycle import Lifecycle, Notice, NotifierState
+from notifiers.routing import Routing
+from notifiers.silences import Acknowledgement, Silence, labels
+from rules.events import AlertEvent
+from rules.model import Severity
+from tests.notifiers.conftest import STATIONS, T0, Clock, event
+
+
+class Desk:
+    """The lifecycle with its state, a hand clock, silences and acknowledgements."""
+
+    def __init__(self, routing: Routing, directory: Directory) -> None:
+        def parent(name: str) -> str | None:
+            found = directory.parent(name)
+            return found.name if found else None
+
+        self.lifecycle = Lifecycle(routing, parent)
+        self.state = NotifierState()
+        self.clock = Clock()
+        self.silences: list[Silence] = []
+        self.acks: list[Acknowledgement] = []
+        self.routing = routing
+
+    def receive(self, *events: AlertEvent) -> None:
+        for alert in events:
+            station = STATIONS.get(alert.subject)
+            units = self.routing.units_for(alert, station)
+            self.lifecycle.receive(self.state, alert, units, labels(alert, station), self.clock())
+
+    def due(self, **after: float) -> list[Notice]:
+        self.clock.advance(**after)
+        return self.lifecycle.due(self.state, self.clock(), self.silences, self.acks)
+
+    def told(self, **after: float) -> list[tuple[str, str, list[str], list[str]]]:
+        """(unit, reason, firing rules, resolved rules) of each notice due after ``after``."""
+        return [
+            (n.unit, n.reason, [e.rule for e in n.firing], [e.rule for e in n.resolved])
+            for n in self.due(**after)
+        ]
+
+
+@pytest.fixture
+def desk(routing: Routing, directory: Directory) -> Desk:
+    return Desk(routing, directory)
+
+
+PM25 = event("air.pm25.24h", "ZZ-AIR-JS01")
+NOISE = event("noise.night.leq", "ZZ-NOI-JS01", value=58, threshold=45)
+
+
+def test_a_units_alerts_wait_together_then_go_at_most_once_per_group_interval(desk: Desk) -> None:
+    desk.receive(PM25)
+    assert desk.told(seconds=10) == []
+    desk.receive(NOISE)
+    assert desk.told(seconds=19) == []
+    assert desk.told(seconds=1) == [("金水区", "alerts", ["air.pm25.24h", "noise.night.leq"], [])]
+    assert desk.told(seconds=1) == []
+    resolved = event(
+        "noise.night.leq", "ZZ-NOI-JS01", "resolved", at=T0 + timedelta(minutes=20), started_at=T0
+    )
+    desk.receive(resolved)
+    assert desk.told(minutes=4) == [], "within group_interval of the last notice"
+    (notice,) = desk.due(minutes=1)
+    assert (notice.id, notice.firing, notice.resolved, notice.ongoing) == ("金水区#2", [], [resolved], 1)
+    assert notice.tags == ["duty"]
+
+
+def test_an_alert_that_resolves_before_anyone_was_told_is_never_told(desk: Desk) -> None:
+    desk.receive(
+        PM25, event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(minutes=1), started_at=T0)
+    )
+    assert desk.told(seconds=30) == [] and desk.state.alerts == {}
+
+
+def test_repeats_every_repeat_interval_until_acknowledged(desk: Desk) -> None:
+    desk.receive(PM25)
+    assert len(desk.due(seconds=30)) == 1
+    assert desk.told(hours=3, minutes=59) == []
+    assert desk.told(minutes=1) == [("金水区", "repeat", ["air.pm25.24h"], [])]
+    desk.acks.append(
+        Acknowledgement(fingerprint=PM25.fingerprint, started_at=PM25.started_at, by="张工", at=desk.clock())
+    )
+    assert desk.told(hours=8) == []
+    resolved = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=9), started_at=T0)
+    desk.receive(resolved)
+    assert desk.told(seconds=30) == [("金水区", "alerts", [], ["air.pm25.24h"])], (
+        "resolution is told even when acked"
+    )
+
+
+def test_a_change_of_severity_is_told_at_once_and_goes_to_the_critical_channels(desk: Desk) -> None:
+    desk.receive(PM25)
+    desk.due(seconds=30)
+    worse = event(
+        "air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, at=T0 + timedelta(minutes=10), value=160
+    )
+    desk.receive(worse, worse)  # a duplicate from at-least-once delivery changes nothing
+    (notice,) = desk.due(minutes=5)
+    assert (notice.firing, notice.tags) == ([worse], ["duty", "sms"])
+    desk.receive(PM25)  # an older transition, replayed: ignored
+    assert desk.told(hours=1) == []
+
+
+def test_a_silence_mutes_matching_alerts_only_while_it_lasts(desk: Desk) -> None:
+    desk.silences.append(
+        Silence(
+            id="s1",
+            matchers={"rule": "air.*", "district": "金水区"},
+            starts_at=T0,
+            ends_at=T0 + timedelta(hours=1),
+            created_by="李工",
+            comment="站房检修",
+        )
+    )
+    desk.receive(PM25, NOISE)
+    assert desk.told(seconds=30) == [("金水区", "alerts", ["noise.night.leq"], [])]
+    assert desk.told(minutes=50) == []
+    assert desk.told(minutes=10) == [], "the silence is over: a group wait starts"
+    assert desk.told(seconds=30) == [("金水区", "alerts", ["air.pm25.24h"], [])], (
+        "still firing after the silence"
+    )
+
+
+def test_a_silence_can_match_the_unit_an_alert_goes_to(desk: Desk) -> None:
+    desk.silences.append(
+        Silence(
+            id="s2",
+            matchers={"unit": "荥阳电厂"},
+            starts_at=T0,
+            ends_at=T0 + timedelta(days=1),
+            created_by="王",
+            comment="停机",
+        )
+    )
+    desk.receive(event("ammonia.slip.1h", "ZZ-NH3-XY01"), PM25)
+    assert desk.told(seconds=30) == [("金水区", "alerts", ["air.pm25.24h"], [])]
+
+
+#: The plant's station went silent, critical: told to the plant, which answers to its regulator.
+SILENT_PLANT = event("dq.silent", "ZZ-NH3-XY01", severity=Severity.CRITICAL, value=130, threshold=120)
+
+
+def test_an_unacknowledged_critical_alert_climbs_the_chain_of_parents(desk: Desk) -> None:
+    desk.receive(SILENT_PLANT)
+    assert desk.told(seconds=30) == [("荥阳电厂", "alerts", ["dq.silent"], [])]
+    assert desk.told(minutes=29) == []
+    assert desk.told(seconds=30) == [], "escalated: the branch's group wait starts"
+    (to_branch,) = desk.due(seconds=30)
+    assert (to_branch.unit, to_branch.reason, to_branch.tags) == (
+        "市生态环境局荥阳市分局",
+        "escalation",
+        ["duty", "leader"],
+    )
+    assert to_branch.escalated_from == {SILENT_PLANT.fingerprint: ["荥阳电厂"]}
+    assert desk.told(minutes=29, seconds=30) == [], "an hour: escalated again, another group wait"
+    (to_bureau,) = desk.due(seconds=30)
+    assert (to_bureau.unit, to_bureau.escalated_from) == (
+        "市生态环境局",
+        {SILENT_PLANT.fingerprint: ["市生态环境局荥阳市分局"]},
+    )
+    repeats = desk.told(hours=4)
+    assert sorted(unit for unit, reason, *_ in repeats if reason == "repeat") == [
+        "市生态环境局",
+        "市生态环境局荥阳市分局",
+        "荥阳电厂",
+    ]
+
+
+def test_escalation_reaches_the_parent_of_each_unit_not_yet_told(desk: Desk, directory: Directory) -> None:
+    warning = event("ammonia.slip.1h", "ZZ-NH3-XY01", value=3, threshold=2.5)
+    desk.receive(warning)
+    desk.due(seconds=30)
+    worse = event(
+        "ammonia.slip.1h", "ZZ-NH3-XY01", severity=Severity.CRITICAL, at=T0 + timedelta(hours=2), value=9
+    )
+    desk.receive(worse)
+    told = desk.told(minutes=5)
+    assert sorted(unit for unit, *_ in told) == ["市生态环境局", "市生态环境局荥阳市分局", "荥阳电厂"]
+    assert desk.told(minutes=29) == [], "escalation counts from when it turned critical"
+    tracked = desk.state.alerts[worse.fingerprint]
+    assert tracked.escalated == {}, "the enterprise's parent (the branch) and its parent were told already"
+
+
+def test_acknowledgement_stops_escalation(desk: Desk) -> None:
+    desk.receive(SILENT_PLANT)
+    desk.due(seconds=30)
+    desk.acks.append(
+        Acknowledgement(fingerprint=SILENT_PLANT.fingerprint, started_at=T0, by="值班员", at=desk.clock())
+    )
+    assert desk.told(hours=3) == []
+    assert desk.state.alerts[SILENT_PLANT.fingerprint].escalated == {}

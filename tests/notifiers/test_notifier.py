@@ -1,0 +1,158 @@
+"""The notifier's steps against a real SMTP server and a real webhook, on a hand clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from notifiers.directory import load_directory
+from notifiers.notifier import Notifier, RetryPolicy
+from notifiers.routing import Routing
+from notifiers.store import Store
+from rules.model import Severity
+from tests.notifiers.conftest import STATIONS, T0, Clock, Sinks, event
+
+RETRY = RetryPolicy(
+    timeout=2, first=timedelta(seconds=2), most=timedelta(seconds=60), give_up_after=timedelta(hours=1)
+)
+
+
+def notifier(tmp_path: Path, sinks: Sinks, routing: Routing, clock: Clock) -> Notifier:
+    directory = load_directory(environ=sinks.env)
+    store = Store(tmp_path / "notifier.db")
+    return Notifier(
+        store, directory, routing, STATIONS, clock, board_url="http://board.example/", retry=RETRY
+    )
+
+
+def deliver(desk: Notifier) -> int:
+    return asyncio.run(desk.deliver_due())
+
+
+PM25 = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, value=162, threshold=150)
+
+
+def test_chinese_subject_and_body_arrive_intact_by_mail_and_by_webhook(
+    tmp_path: Path, sinks: Sinks, routing: Routing
+) -> None:
+    clock = Clock(T0 + timedelta(minutes=40))
+    desk = notifier(tmp_path, sinks, routing, clock)
+    desk.take([PM25])
+    clock.advance(seconds=30)
+    desk.tick()
+    assert deliver(desk) == 3
+    queued = {
+        m.contact: m
+        for m in desk.store.unwritten_attempts() and [a.message for a in desk.store.unwritten_attempts()]
+    }
+    by_channel = {(item.channel, item.path): item for item in sinks.inbox.snapshot()}
+    mail = by_channel["mail", "jinshui.duty@zzhb.example"]
+    hook = by_channel["webhook", "/duty/jinshui"]
+    sms = by_channel["webhook", "/sms/jinshui"]
+    for item, contact in (
+        (mail, "值班邮箱 duty mail"),
+        (hook, "值班平台 duty webhook"),
+        (sms, "短信网关 SMS gateway"),
+    ):
+        assert (item.title, item.body) == (queued[contact].title, queued[contact].body)
+    assert mail.title == "金水区：1 条告警 | jinshui: 1 alert(s)"
+    assert mail.body.startswith(
+        "金水区：\n\n■ 【严重】金水区银行学校（金水区）PM2.5 24小时平均浓度超标\n"
+        "  读数：162 µg/m³，阈值：150 µg/m³（1小时均值）\n"
+    )
+    assert (
+        "  自 11-28 10:00 起，已持续 40分钟\n  详情：http://board.example/alerts/air.pm25.24h/ZZ-AIR-JS01"
+        in mail.body
+    )
+    assert "依据：GB 3095-2012" in mail.body and "通知编号 金水区#1" in mail.body
+    assert "since 11-28 10:00, for 40 min" in mail.body
+    assert hook.notice == "金水区#1"
+    assert sms.body == (
+        "严重：金水区银行学校 PM2.5 24小时平均浓度超标 162/150µg/m³，已40分钟。\n详情 http://board.example/?unit=jinshui"
+    )
+
+
+def test_a_webhook_down_for_a_while_gets_each_notice_exactly_once(
+    tmp_path: Path, sinks: Sinks, routing: Routing
+) -> None:
+    clock = Clock()
+    desk = notifier(tmp_path, sinks, routing, clock)
+    sinks.webhook.down.set()
+    desk.take([PM25, event("noise.night.sudden", "ZZ-NOI-GC01", value=80, threshold=70)])
+    clock.advance(seconds=30)
+    desk.tick()
+    for wait in (2, 4, 8, 16, 32, 60):  # the backoff: the webhook stays down for two minutes
+        deliver(desk)
+        assert deliver(desk) == 0, "nothing is due again before its backoff"
+        clock.advance(seconds=wait)
+    assert sinks.notices("mail") == {"金水区#1": 1, "管城回族区#1": 1}, (
+        "mail goes on while the webhook is down"
+    )
+    assert sinks.notices("webhook") == {} and sinks.webhook.requests == 3 * 6, "金水区 duty + sms, 管城 duty"
+    sinks.webhook.down.clear()
+    restarted = notifier(tmp_path, sinks, routing, clock)  # a restart in the middle loses nothing
+    clock.advance(minutes=1)
+    assert deliver(restarted) == 3
+    clock.advance(hours=1)
+    restarted.tick()
+    assert deliver(restarted) == 0
+    assert sinks.notices("webhook") == {"金水区#1": 2, "管城回族区#1": 1}, "金水区: duty and sms, once each"
+    outcomes = [(a.message.contact, a.outcome) for a in restarted.store.unwritten_attempts()]
+    assert outcomes.count(("值班平台 duty webhook", "retrying")) == 12
+    assert outcomes.count(("值班平台 duty webhook", "delivered")) == 2
+    assert restarted.store.counts() == {"delivered": 5, "gave_up": 0, "waiting": 0}
+
+
+def test_a_message_nobody_takes_is_given_up_after_the_configured_time(
+    tmp_path: Path, sinks: Sinks, routing: Routing
+) -> None:
+    clock = Clock()
+    desk = notifier(tmp_path, sinks, routing, clock)
+    sinks.webhook.down.set()
+    desk.take([event("groundwater.level.low", "ZZ-GW-JWT01", value=61.5, threshold=62)])
+    clock.advance(seconds=30)
+    desk.tick()
+    while desk.store.counts()["waiting"] > 0:
+        deliver(desk)
+        clock.advance(seconds=61)
+    assert desk.store.counts() == {"delivered": 2, "gave_up": 2, "waiting": 0}
+
+
+def test_credentials_never_reach_the_log(
+    tmp_path: Path, sinks: Sinks, routing: Routing, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(
+        "units:\n"
+        + "".join(
+            f"  - id: u{index}\n    name: {name}\n    kind: district\n    contacts:\n"
+            f"      - {{name: mail, url: 'mailto://duty:${{PASSWORD}}@127.0.0.1:1?from=envalert@zz.example&to=a@zz.example'}}\n"
+            for index, name in enumerate(["金水区", "市生态环境局"])
+        ),
+        encoding="utf-8",
+    )
+    clock = Clock()
+    desk = Notifier(
+        Store(tmp_path / "n.db"),
+        load_directory(directory, environ={"PASSWORD": "s3cret-pw"}),
+        routing,
+        STATIONS,
+        clock,
+        board_url="http://board.example",
+        retry=RETRY,
+    )
+    desk.take([PM25])
+    clock.advance(seconds=30)
+    desk.tick()
+    with caplog.at_level(logging.INFO):
+        deliver(desk)
+    assert (
+        "could not deliver 金水区#1 to 金水区 via mail (mailto://duty:****@127.0.0.1:1/a%40zz.example)"
+        in caplog.text
+    )
+    assert "s3cret-pw" not in caplog.text
+    assert "s3cret-pw" not in str([a.message.target for a in desk.store.unwritten_attempts()])

@@ -1,0 +1,82 @@
+"""Default routing: each family of alerts reaches exactly the units the plan makes responsible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.config_files import ConfigError
+from notifiers.directory import Directory
+from notifiers.routing import Routing, load_routing
+from rules.fleet import CITY
+from rules.model import Severity
+from tests.notifiers.conftest import STATIONS, event
+
+CRITICAL, WARNING = Severity.CRITICAL, Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("rule", "subject", "severity", "units"),
+    [
+        ("air.pm25.24h", "ZZ-AIR-JS01", CRITICAL, ["金水区"]),
+        ("air.aqi.heavy", "ZZ-AIR-XZ01", WARNING, ["新郑市"]),
+        ("noise.night.leq", "ZZ-NOI-GC01", WARNING, ["管城回族区"]),
+        ("noise.night.sudden", "ZZ-NOI-JS01", CRITICAL, ["金水区"]),
+        ("ammonia.slip.1h", "ZZ-NH3-XY01", WARNING, ["荥阳电厂", "市生态环境局荥阳市分局"]),
+        (
+            "ammonia.slip.1h",
+            "ZZ-NH3-GY01",
+            CRITICAL,
+            ["巩义水泥厂", "市生态环境局巩义市分局", "市生态环境局"],
+        ),
+        ("vocs.nmhc.1h", "ZZ-VOC-SJ01", WARNING, ["上街区装备产业集聚区管委会", "市生态环境局上街区分局"]),
+        (
+            "vocs.nmhc.single",
+            "ZZ-VOC-SJ01",
+            CRITICAL,
+            ["上街区装备产业集聚区管委会", "市生态环境局上街区分局", "市生态环境局"],
+        ),
+        ("groundwater.level.low", "ZZ-GW-JWT01", WARNING, ["市水利局", "惠济区"]),
+        ("dq.silent", "ZZ-AIR-ZD01", CRITICAL, ["河南省郑州生态环境监测中心"]),
+        ("dq.stuck.vocs", "ZZ-VOC-SJ01", WARNING, ["上街区装备产业集聚区管委会"]),
+        ("dq.out-of-range", "ZZ-GW-JWT01", WARNING, ["市水利局"]),
+        ("city.heavy-days.budget", CITY, WARNING, ["市生态环境局"]),
+        ("district.pm25.ytd", "金水区", WARNING, ["金水区", "市生态环境局"]),
+    ],
+)
+def test_default_routes(
+    rule: str, subject: str, severity: Severity, units: list[str], routing: Routing
+) -> None:
+    alert = event(rule, subject, severity=severity)
+    assert routing.units_for(alert, STATIONS.get(subject)) == units
+
+
+def test_every_unit_an_alert_can_name_is_in_the_shipped_directory(directory: Directory) -> None:
+    directory.check_covers(STATIONS)
+
+
+def test_a_route_naming_a_unit_the_directory_lacks_fails_at_start(
+    tmp_path: Path, directory: Directory
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        "routes:\n  - match: {severity: [critical]}\n    units: [市应急管理局]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_routing(path).check_against(directory, path)
+    assert f"{path}: routes[0].units: '市应急管理局' is not a unit" in str(refused.value)
+
+
+def test_a_bad_routing_file_names_the_field_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        "timings: {group_wait: soon}\nroutes:\n  - match: {severity: [urgent]}\n    notify: [mayor]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_routing(path)
+    message = str(refused.value)
+    assert "timings.group_wait: Value error, 'soon' is not a duration" in message
+    assert "routes[0].match.severity[0]" in message and "routes[0].notify[0]" in message
+    assert "use one of the values listed" in message
