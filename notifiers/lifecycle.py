@@ -31,6 +31,8 @@ class Tracked(BaseModel):
     #: Wall time this episode was first received firing, and since when it is critical.
     firing_since: datetime
     critical_since: datetime | None = None
+    #: The episode's worst firing transition, told with its resolution.
+    worst: AlertEvent | None = None
     #: Units reached by escalation, with the level (1: parent, 2: grandparent, …).
     escalated: dict[str, int] = Field(default_factory=dict)
 
@@ -67,6 +69,8 @@ class Notice(BaseModel):
     ongoing: int
     #: Per escalated alert, the unit that did not acknowledge it.
     escalated_from: dict[str, list[str]] = Field(default_factory=dict)
+    #: Per resolved alert, its episode's worst firing transition.
+    peaks: dict[str, AlertEvent] = Field(default_factory=dict)
 
 
 class Lifecycle:
@@ -92,6 +96,8 @@ class Lifecycle:
                 update={"event": event, "units": list(dict.fromkeys(current.units + units))}
             )
         current.critical_since = (current.critical_since or now) if critical else None
+        if event.state == "firing" and (current.worst is None or _rank(event) >= _rank(current.worst)):
+            current.worst = event
         state.alerts[event.fingerprint] = current
         for unit in current.units:
             group = state.groups.setdefault(unit, Group())
@@ -155,13 +161,15 @@ class Lifecycle:
         waiting: Callable[[Tracked], bool],
     ) -> Notice | None:
         members = [tracked for tracked in state.alerts.values() if unit in tracked.units]
-        changed = [
-            tracked
-            for tracked in members
-            if group.told.get(tracked.event.fingerprint) != tracked.event.key
-            and not quiet(tracked)
-            and (tracked.event.state == "firing" or tracked.event.fingerprint in group.told)
-        ]
+        changed = []
+        for tracked in members:
+            fingerprint, key = tracked.event.fingerprint, tracked.event.key
+            if group.told.get(fingerprint) == key:
+                continue
+            if not quiet(tracked):
+                changed.append(tracked)
+            elif tracked.event.state == "resolved":
+                group.told[fingerprint] = key  # it ended under a silence: nothing to tell later
         timings = self.timings
         if changed:
             group.changed_since = group.changed_since or now
@@ -187,16 +195,21 @@ class Lifecycle:
         if escalated:
             reason = "escalation"
         firing = [tracked.event for tracked in about if tracked.event.state == "firing"]
+        #: Episodes that began and ended before this unit was told: they are news, with their severity.
+        untold = [
+            t.event for t in about if t.event.state == "resolved" and t.event.fingerprint not in group.told
+        ]
         notice = Notice(
             id=f"{unit}#{group.sequence + 1}",
             unit=unit,
             reason=reason,
-            tags=self._tags(firing, bool(escalated)),
+            tags=self._tags(firing + untold, bool(escalated)),
             created_at=now,
             firing=firing,
             resolved=[tracked.event for tracked in about if tracked.event.state == "resolved"],
             ongoing=sum(1 for tracked in members if waiting(tracked) and tracked not in about),
             escalated_from=escalated,
+            peaks={t.event.fingerprint: t.worst for t in about if t.event.state == "resolved" and t.worst},
         )
         group.sequence += 1
         group.last_notice_at, group.changed_since = now, None
@@ -204,21 +217,25 @@ class Lifecycle:
             group.told[tracked.event.fingerprint] = tracked.event.key
         return notice
 
-    def _tags(self, firing: list[AlertEvent], escalation: bool) -> list[str]:
+    def _tags(self, news: list[AlertEvent], escalation: bool) -> list[str]:
         if escalation:
             return self.channels.escalation
-        if any(event.severity == Severity.CRITICAL for event in firing):
+        if any(event.severity == Severity.CRITICAL for event in news):
             return self.channels.critical
-        return self.channels.warning if firing else self.channels.resolved
+        return self.channels.warning if news else self.channels.resolved
 
     @staticmethod
     def _forget_resolved(state: NotifierState) -> None:
-        """A resolved alert is done once each unit was told so, or never told it fired."""
+        """A resolved alert is done once each of its units was told so (or it ended silenced)."""
         for fingerprint, tracked in list(state.alerts.items()):
             if tracked.event.state != "resolved":
                 continue
             groups = [state.groups[unit] for unit in tracked.units if unit in state.groups]
-            if all(group.told.get(fingerprint) in (None, tracked.event.key) for group in groups):
+            if all(group.told.get(fingerprint) == tracked.event.key for group in groups):
                 del state.alerts[fingerprint]
                 for group in groups:
                     group.told.pop(fingerprint, None)
+
+
+def _rank(event: AlertEvent) -> int:
+    return {Severity.CRITICAL: 2, Severity.WARNING: 1}.get(event.severity, 0) if event.severity else 0

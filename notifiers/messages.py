@@ -21,16 +21,20 @@ def lasted_zh(span: timedelta) -> str:
     minutes = max(0, int(span.total_seconds() // 60))
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
-    parts = [f"{days}天" if days else "", f"{hours}小时" if hours else "", f"{minutes}分钟"]
-    return "".join(parts) if days or hours or minutes else "不到1分钟"
+    parts = [
+        f"{days}天" if days else "",
+        f"{hours}小时" if hours else "",
+        f"{minutes}分钟" if minutes else "",
+    ]
+    return "".join(parts) or "不到1分钟"
 
 
 def lasted_en(span: timedelta) -> str:
     minutes = max(0, int(span.total_seconds() // 60))
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
-    return " ".join(part for part in parts if part) if minutes or hours or days else "under a minute"
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part) or "under a minute"
 
 
 def number(value: float) -> str:

@@ -119,6 +119,12 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     )
     await consumer.start()
     log.info(
+        "waiting for partitions of %s (consumer group %s)", settings.alerts_topic, settings.notifier_group
+    )
+    while not consumer.assignment():
+        await asyncio.sleep(0.1)
+    log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(consumer.assignment())))
+    log.info(
         "%s: %d units in %s, outbox %s, store %s",
         READY,
         len(notifier.directory.units()),

@@ -121,7 +121,7 @@ def write_catalogue(path: Path, stations: dict[str, dict[str, Any]]) -> Path:
 
 @dataclass
 class Pipeline:
-    """The bridge and the worker as real processes, each restartable and killable."""
+    """The bridge, the worker and the notifier as real processes, each restartable and killable."""
 
     services: Services
     folder: Path
@@ -150,7 +150,7 @@ class Pipeline:
         return self.folder / f"{name}.log"
 
     def launch(self, name: str) -> subprocess.Popen[bytes]:
-        """Start ``name`` (bridge or worker) without waiting for it."""
+        """Start ``name`` (bridge, worker or notifier) without waiting for it."""
         self.processes[name] = processes.launch(name, self.log(name), self.env())
         return self.processes[name]
 
@@ -189,7 +189,7 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
     for pipeline in made:
         pipeline.stop()
     for pipeline in made:
-        for name in ("bridge", "worker"):
+        for name in processes.COMMANDS:
             log = pipeline.log(name)
             text = log.read_text(errors="replace") if log.exists() else ""
             assert "Crashed reason=" not in text and "Traceback" not in text, f"the {name} crashed: see {log}"

@@ -56,7 +56,7 @@ def event(
     """The AlertEvent the stream would publish for this transition."""
     transition = Transition(
         state=state,
-        severity=None if state == "resolved" else severity,
+        severity=severity,  # a resolution keeps the severity it had, as the stream does
         value=value,
         threshold=threshold,
         window="1 h mean",

@@ -77,11 +77,38 @@ def test_a_units_alerts_wait_together_then_go_at_most_once_per_group_interval(de
     assert notice.tags == ["duty"]
 
 
-def test_an_alert_that_resolves_before_anyone_was_told_is_never_told(desk: Desk) -> None:
-    desk.receive(
-        PM25, event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(minutes=1), started_at=T0)
+def test_an_episode_that_ends_before_anyone_was_told_is_still_told_once(desk: Desk) -> None:
+    """Unlike Alertmanager: a notifier catching up after an outage must not swallow exceedances."""
+    worse = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, at=T0 + timedelta(minutes=1))
+    over = event(
+        "air.pm25.24h",
+        "ZZ-AIR-JS01",
+        "resolved",
+        Severity.CRITICAL,
+        at=T0 + timedelta(minutes=2),
+        started_at=T0,
     )
+    desk.receive(PM25, worse, over)
+    (notice,) = desk.due(seconds=30)
+    assert (notice.firing, notice.resolved, notice.tags) == ([], [over], ["duty", "sms"])
+    assert desk.state.alerts == {} and desk.told(hours=5) == []
+
+
+def test_an_episode_that_ends_under_a_silence_is_forgotten(desk: Desk) -> None:
+    desk.silences.append(
+        Silence(
+            id="s",
+            matchers={"rule": "air.*"},
+            starts_at=T0,
+            ends_at=T0 + timedelta(hours=1),
+            created_by="李",
+            comment="检修",
+        )
+    )
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(minutes=2), started_at=T0)
+    desk.receive(PM25, over)
     assert desk.told(seconds=30) == [] and desk.state.alerts == {}
+    assert desk.told(hours=2) == []
 
 
 def test_repeats_every_repeat_interval_until_acknowledged(desk: Desk) -> None:
