@@ -13,9 +13,7 @@ import click
 from ingest.config_files import ConfigError
 from ingest.contract import CHINA_STANDARD_TIME
 from ingest.settings import LOG_FORMAT
-from notifiers.delivery import masked, send
-from notifiers.directory import load_directory
-from notifiers.service import load_config, serve, wall_clock
+from notifiers.lifecycle import wall_clock
 from notifiers.settings import NotifierSettings
 from notifiers.silences import LABELS, Acknowledgement, Silence
 from notifiers.store import Store
@@ -35,6 +33,8 @@ def notify() -> None:
 @click.option("-l", "--loglevel", default="info", show_default=True)
 def run(loglevel: str) -> None:
     """Take alert events from Kafka and deliver notices until SIGINT or SIGTERM."""
+    from notifiers.service import serve
+
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
@@ -54,6 +54,9 @@ def run(loglevel: str) -> None:
 @notify.command("directory")
 def directory() -> None:
     """Check the directory and list each unit, its parent and its contacts (secrets masked)."""
+    from notifiers.delivery import masked
+    from notifiers.service import load_config
+
     try:
         found, _, _ = load_config(NotifierSettings())
     except ConfigError as error:
@@ -73,6 +76,9 @@ def directory() -> None:
 @click.option("--tag", "tags", multiple=True, help="only contacts with this tag (repeatable)")
 def test(unit: str, tags: tuple[str, ...]) -> None:
     """Send a test message to each contact of UNIT (its name or id); exit 1 if any fails."""
+    from notifiers.delivery import masked, send
+    from notifiers.directory import load_directory
+
     settings = NotifierSettings()
     try:
         found = load_directory(settings.directory_file).find(unit)

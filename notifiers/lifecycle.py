@@ -11,7 +11,7 @@ saved whole after each step, so it survives restarts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +20,11 @@ from notifiers.routing import Routing
 from notifiers.silences import Acknowledgement, Silence
 from rules.events import AlertEvent
 from rules.model import Severity
+
+
+def wall_clock() -> datetime:
+    """The clock the service runs on; tests pass their own."""
+    return datetime.now(UTC)
 
 
 class Tracked(BaseModel):

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ingest.kafka import ensure_topics
 from ingest.stations import Station, load_stations
 from notifiers.directory import Directory, load_directory
+from notifiers.lifecycle import wall_clock
 from notifiers.notifier import Notifier, RetryPolicy
 from notifiers.records import notification_line
 from notifiers.routing import Routing, load_routing
@@ -31,10 +32,6 @@ log = logging.getLogger(__name__)
 READY = "notifier ready"
 #: Seen event keys are kept this long: longer than any replay after a restart.
 SEEN_FOR = timedelta(days=30)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def load_config(settings: NotifierSettings) -> tuple[Directory, Routing, dict[str, Station]]:

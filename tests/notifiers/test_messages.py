@@ -108,5 +108,5 @@ def test_a_short_message_fits_an_sms(directory: Directory) -> None:
     assert len(lines) == 4 and lines[-1] == "另2条。详情 http://b/?unit=huiji" and len(body) < 200
     _, english = render(notice(firing=[WELL]), district, contact("short", "en"), "http://b")
     assert english.startswith(
-        "WARNING: 九五滩水源井1号 Groundwater level below the warning level 61.5/62 m, for 1 h 5 min."
+        "WARNING: 九五滩水源井1号 Groundwater level below the well's warning level 61.5/62 m, for 1 h 5 min."
     )

@@ -4,6 +4,7 @@ webhook, attempts in InfluxDB; exactly once through a webhook outage and through
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from rules.events import AlertEvent
 from rules.model import Severity
 from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, envalert, wait_until
-from tests.notifiers.conftest import STATIONS, T0, Sinks, event
+from tests.notifiers.conftest import STATIONS, Sinks, event
 from tests.streams.test_alerting import SCR, hourly
 
 pytestmark = pytest.mark.integration
@@ -184,8 +185,6 @@ def test_an_ammonia_episode_reaches_the_plant_its_regulator_and_the_city_bureau(
 
 
 def test_notify_test_sends_to_each_contact_of_a_unit(sinks: Sinks, tmp_path: Path) -> None:
-    import os
-
     env = {**os.environ, **sinks.env, "ENVALERT_NOTIFIER_DB": str(tmp_path / "n.db")}
     sent = envalert("notify", "test", "金水区", env=env)
     assert sent.returncode == 0, sent.stderr
