@@ -137,4 +137,5 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         )
     finally:
         await consumer.stop()
+        log.info("notifier stopped: outbox %s", notifier.store.counts())
         notifier.store.close()

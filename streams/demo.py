@@ -1,25 +1,35 @@
-"""``envalert demo``: the whole pipeline on the local stack, a simulated burst, and what arrived."""
+"""``envalert demo``: the whole pipeline on the local stack, a simulated burst, what arrived in
+InfluxDB and Kafka, and the notifications delivered to a local mail server and webhook."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+import yaml
 
 from ingest.kafka import read_topic
 from ingest.settings import BridgeSettings, MqttSettings
 from ingest.stations import Station, load_stations
+from notifiers.routing import load_routing
+from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
+from notifiers.store import Store
 from simulators.burst import burst, with_incidents
 from simulators.publisher import WindowedPublisher, publish_readings
 from streams import processes
 from streams.influx import influxql
 from streams.settings import WorkerSettings
+from streams.stack import free_port
 
 #: A few messages a broken station might send, to show the dead-letter topic at work.
 BROKEN_MESSAGES = [
@@ -29,14 +39,14 @@ BROKEN_MESSAGES = [
 ]
 
 
-def start_pipeline(log_dir: Path) -> list[subprocess.Popen[bytes]]:
+def start_pipeline(log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     started: list[subprocess.Popen[bytes]] = []
     try:
-        for name in ("worker", "bridge"):
+        for name in ("worker", "notifier", "bridge"):
             log = log_dir / f"{name}.log"
             click.echo(f"starting the {name} (log: {log}) …")
             before = processes.count_marker(log, name)
-            started.append(processes.launch(name, log))
+            started.append(processes.launch(name, log, env))
             processes.wait_ready(name, started[-1], log, before)
     except (RuntimeError, TimeoutError) as error:
         processes.stop(started)
@@ -140,14 +150,98 @@ def run_demo(log_dir: Path, per_station: int) -> None:
     worker = WorkerSettings()
     stations = load_stations(worker.stations_file)
     BridgeSettings()  # fail now, not in a child process, if a setting is malformed
-    children = start_pipeline(log_dir)
+    with local_receivers(log_dir) as receivers:
+        children = start_pipeline(log_dir, receivers.env)
+        try:
+            publish_and_show(worker, stations, per_station)
+            show_notifications(receivers)
+        finally:
+            processes.stop(children)
+
+
+def publish_and_show(worker: WorkerSettings, stations: dict[str, Station], per_station: int) -> None:
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=per_station)
+    sent = publish(list(stations.values()), start, per_station)
+    click.echo(
+        f"published {sent} readings from {len(stations)} stations and {len(BROKEN_MESSAGES)} broken messages"
+    )
+    show_results(worker, stations, start, sent)
+
+
+@dataclass
+class Receivers:
+    inbox: Inbox
+    env: dict[str, str]
+    store: Path
+
+
+@contextmanager
+def local_receivers(log_dir: Path) -> Iterator[Receivers]:
+    """A local mail server and webhook that print each notification as it arrives, and the
+    notifier's settings to reach them, with quick demo timings and a fresh store."""
+    started = time.monotonic()
+
+    def show(item: Received) -> None:
+        arrow = "✉ mail   " if item.channel == "mail" else "⇢ webhook"
+        click.secho(f"  [{time.monotonic() - started:5.1f} s] {arrow} {item.path}: {item.title}", fg="cyan")
+
+    inbox = Inbox(on_receive=show)
+    mail, webhook = MailSink(inbox, free_port()), WebhookSink(inbox, free_port())
+    routing = load_routing()
+    quick = routing.timings.model_copy(
+        update={"group_wait": timedelta(seconds=2), "group_interval": timedelta(seconds=5)}
+    )
+    log_dir.mkdir(parents=True, exist_ok=True)
+    routing_file = log_dir / "demo-routing.yaml"
+    routing_file.write_text(
+        yaml.safe_dump(
+            routing.model_copy(update={"timings": quick}).model_dump(mode="json"), allow_unicode=True
+        ),
+        encoding="utf-8",
+    )
+    store = log_dir.parent / "demo" / "notifier.db"
+    for stale in store.parent.glob("notifier.db*"):
+        stale.unlink()
+    env = {
+        **os.environ,
+        "ENVALERT_SMTP": mail.address,
+        "ENVALERT_WEBHOOK": webhook.address,
+        "ENVALERT_SMS_GATEWAY": webhook.address,
+        "ENVALERT_ROUTING_FILE": str(routing_file),
+        "ENVALERT_NOTIFIER_DB": str(store),
+    }
+    mail.start()
+    webhook.start()
+    click.echo(f"local mail server on {mail.address}, webhook on {webhook.address}")
     try:
-        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=per_station)
-        sent = publish(list(stations.values()), start, per_station)
-        click.echo(
-            f"published {sent} readings from {len(stations)} stations "
-            f"and {len(BROKEN_MESSAGES)} broken messages"
-        )
-        show_results(worker, stations, start, sent)
+        yield Receivers(inbox, env, store)
     finally:
-        processes.stop(children)
+        mail.stop()
+        webhook.stop()
+
+
+def show_notifications(receivers: Receivers) -> None:
+    """Wait until every queued notice is delivered and nothing new came for 3 s (at most 60 s)."""
+
+    def waiting() -> int:
+        return Store(receivers.store).counts()["waiting"] if receivers.store.exists() else 0
+
+    count, steady_since, deadline = len(receivers.inbox.snapshot()), time.monotonic(), time.monotonic() + 60
+    while (time.monotonic() - steady_since < 3 or waiting()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        if len(receivers.inbox.snapshot()) != count:
+            count, steady_since = len(receivers.inbox.snapshot()), time.monotonic()
+    received = receivers.inbox.snapshot()
+    channels = Counter(item.channel for item in received)
+    click.secho(
+        f"\nNotifications delivered: {len(received)} "
+        f"({channels['mail']} by mail, {channels['webhook']} by webhook and SMS gateway)",
+        bold=True,
+    )
+    mails = [item for item in received if item.channel == "mail"]
+    units = Counter(item.title.split("：")[0].removeprefix("【升级】") for item in mails)
+    click.echo("  mails by unit: " + ", ".join(f"{unit} ×{n}" for unit, n in units.most_common()))
+    if mails:
+        first = mails[0]
+        click.secho(f"\nthe first mail, to {first.path} — {first.title}", bold=True)
+        click.echo("  " + first.body.replace("\n", "\n  "))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,10 +35,18 @@ def test_the_demo_shows_the_burst_stored_and_the_broken_messages_refused(tmp_pat
     assert "100 of 100 readings stored" in demo.stdout
     assert "荥阳电厂1号机组SCR出口（荥阳市）" in demo.stdout
     assert "readings.rejected: 3 refused messages" in demo.stdout
+    assert "✉ mail    shangjie-cluster.duty@zzhb.example: 上街区装备产业集聚区管委会：" in demo.stdout
+    assert "⇢ webhook /sms/shangjie-cluster: 上街区装备产业集聚区管委会环境告警" in demo.stdout, (
+        "critical VOCs"
+    )
+    delivered = re.search(r"Notifications delivered: (\d+) \((\d+) by mail", demo.stdout)
+    assert delivered and int(delivered[2]) >= 3, demo.stdout
     assert demo.stdout.rstrip().endswith("mosquitto  stopped"), "the demo cleans up after itself"
 
 
-def test_run_starts_bridge_and_worker_and_stops_both_on_ctrl_c(services: Services, tmp_path: Path) -> None:
+def test_run_starts_bridge_worker_and_notifier_and_stops_them_on_ctrl_c(
+    services: Services, tmp_path: Path
+) -> None:
     env = {
         **os.environ,
         "ENVALERT_MQTT_PORT": str(services.mqtt_port),
@@ -47,7 +56,7 @@ def test_run_starts_bridge_and_worker_and_stops_both_on_ctrl_c(services: Service
     }
     run = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=env, cwd=tmp_path)
     logs = tmp_path / ".envalert" / "logs"
-    for name in ("bridge", "worker"):
+    for name in processes.COMMANDS:
         processes.wait_ready(name, run, logs / f"{name}.log", seen_before=0)
     reading = Reading(
         station="ZZ-AIR-JS01", kind=Kind.AIR, ts=datetime(2026, 11, 28, tzinfo=UTC), values={"pm25": 80.0}
@@ -59,6 +68,10 @@ def test_run_starts_bridge_and_worker_and_stops_both_on_ctrl_c(services: Service
     assert run.wait(timeout=60) == 0
     assert "bridge stopped: forwarded=1 rejected=0" in (logs / "bridge.log").read_text()
     assert "Closing event loop" in (logs / "worker.log").read_text()
+    assert (
+        "notifier stopped: outbox {'delivered': 0, 'gave_up': 0, 'waiting': 0}"
+        in (logs / "notifier.log").read_text()
+    )
 
 
 @pytest.mark.parametrize(
