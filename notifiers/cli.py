@@ -237,3 +237,34 @@ def silence_expire(silence_id: str) -> None:
     ends = max(wall_clock(), found.starts_at + timedelta(seconds=1))
     store.add_silence(found.model_copy(update={"ends_at": ends}))
     click.echo(f"silence {silence_id} expired")
+
+
+@notify.command("sink")
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 in a container")
+@click.option("--mail-port", default=2525, show_default=True)
+@click.option("--webhook-port", default=2580, show_default=True)
+def sink(host: str, mail_port: int, webhook_port: int) -> None:
+    """A local mail server and webhook that print every notification they receive, for trials and
+    development (the shipped directory's contacts point here by default). Ctrl-C stops it."""
+    import threading
+
+    from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
+
+    def show(item: Received) -> None:
+        click.secho(f"{wall_clock():%H:%M:%S} {item.channel} {item.path}: {item.title}", bold=True)
+        click.echo("  " + item.body.replace("\n", "\n  "))
+
+    inbox = Inbox(on_receive=show)
+    receivers = (MailSink(inbox, mail_port, host), WebhookSink(inbox, webhook_port, host))
+    for receiver in receivers:
+        receiver.start()
+    click.echo(f"mail on {receivers[0].address}, webhook on {receivers[1].address}; Ctrl-C stops")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for receiver in receivers:
+            receiver.stop()

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from ingest.settings import ENV_PREFIX, BridgeSettings
+from notifiers.directory import load_directory
+from notifiers.settings import NotifierSettings
 from streams.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,15 +41,28 @@ def settings_env(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_expected_services_are_defined() -> None:
-    assert set(SERVICES) == {"mosquitto", "kafka", "influxdb", "grafana", "bridge", "worker"}
+    assert set(SERVICES) == {
+        "mosquitto",
+        "kafka",
+        "influxdb",
+        "grafana",
+        "bridge",
+        "worker",
+        "notifier",
+        "sink",
+    }
     for name, service in SERVICES.items():
         for needed in service.get("depends_on", {}):
             assert needed in SERVICES, f"{name} depends on unknown service {needed}"
 
 
-@pytest.mark.parametrize(("service", "settings"), [("bridge", BridgeSettings), ("worker", WorkerSettings)])
+@pytest.mark.parametrize(
+    ("service", "settings"),
+    [("bridge", BridgeSettings), ("worker", WorkerSettings), ("notifier", NotifierSettings)],
+)
 def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
+    fields |= set(re.findall(r"\$\{(ENVALERT_[A-Z_]+)", (ROOT / "notifiers/directory.yaml").read_text()))
     variables = {key for key in environment(service) if key.startswith(ENV_PREFIX)}
     assert variables, f"{service} sets no {ENV_PREFIX}* variables"
     assert variables <= fields, f"unknown settings in {service}: {sorted(variables - fields)}"
@@ -102,3 +117,24 @@ def test_the_image_holds_every_package_and_runs_the_envalert_command() -> None:
     assert 'ENTRYPOINT ["envalert"]' in dockerfile
     assert "envalert" in project["project"]["scripts"]
     assert SERVICES["bridge"]["command"] == ["bridge"] and SERVICES["worker"]["command"] == ["worker"]
+
+
+def test_the_notifier_keeps_its_store_on_a_volume_and_reaches_the_sink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_env("notifier", monkeypatch)
+    notifier = NotifierSettings()
+    assert SERVICES["notifier"]["command"] == ["notify", "run"]
+    assert notifier.influx_url == "http://influxdb:8086" and notifier.kafka_bootstrap == "kafka:9092"
+    assert any(
+        volume.endswith(f":{notifier.notifier_db.parent}") for volume in SERVICES["notifier"]["volumes"]
+    )
+    jinshui = load_directory(environ=environment("notifier")).find("金水区")
+    assert jinshui is not None
+    assert [urlsplit(contact.url).netloc for contact in jinshui.contacts or []] == [
+        "sink:2525",
+        "sink:2580",
+        "sink:2580",
+    ]
+    sink = SERVICES["sink"]["command"]
+    assert sink[:2] == ["notify", "sink"] and "0.0.0.0" in sink

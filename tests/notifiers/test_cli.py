@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from notifiers.directory import load_directory
 from notifiers.notifier import Notifier
 from notifiers.routing import Routing
 from notifiers.store import Store
-from tests.conftest import envalert
+from streams.stack import free_port
+from tests.conftest import envalert, wait_until
 from tests.notifiers.conftest import STATIONS, Clock, event
 
 
@@ -74,3 +78,42 @@ def test_an_acknowledgement_is_stored_for_the_current_episode(tmp_path: Path, ro
         "已通知现场",
     )
     assert "acknowledged by 张工" in envalert("notify", "alerts", env=env).stdout
+
+
+def test_the_sink_prints_what_it_receives_until_sigterm(tmp_path: Path) -> None:
+    mail, webhook = free_port(), free_port()
+    sink = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "notify",
+            "sink",
+            "--mail-port",
+            str(mail),
+            "--webhook-port",
+            str(webhook),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        env = {
+            **os.environ,
+            "ENVALERT_SMTP": f"127.0.0.1:{mail}",
+            "ENVALERT_WEBHOOK": f"127.0.0.1:{webhook}",
+            "ENVALERT_SMS_GATEWAY": f"127.0.0.1:{webhook}",
+        }
+        sent = wait_until(
+            lambda: (done := envalert("notify", "test", "惠济区", env=env)).returncode == 0 and done,
+            30,
+            "the sink up",
+        )
+        assert sent.stdout.count("delivered") == 3
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=30)
+    assert sink.returncode == 0
+    assert "mail huiji.duty@zzhb.example: envalert 测试消息 / test message: 惠济区" in out
+    assert "webhook /sms/huiji: envalert 测试消息 / test message: 惠济区" in out
+    assert "这是发给惠济区（短信网关 SMS gateway）的测试消息，无需处理。" in out
