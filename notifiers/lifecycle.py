@@ -91,8 +91,8 @@ class Lifecycle:
         current = state.alerts.get(event.fingerprint)
         if event.state == "pending" or (current and event.event_time <= current.event.event_time):
             return
-        if event.state == "resolved" and current is None:
-            return  # its firing was never told here: nothing to resolve
+        if event.state == "resolved" and (current is None or current.event.state != "firing"):
+            return  # the end of a pending breach, or of an episode this notifier never saw firing
         critical = event.state == "firing" and event.severity == Severity.CRITICAL
         if current is None or current.event.state == "resolved":
             current = Tracked(event=event, labels=labels, units=units, firing_since=now)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from ingest.kafka import ensure_topics
@@ -68,7 +69,10 @@ async def take_events(notifier: Notifier, consumer: AIOKafkaConsumer, stop: asyn
                     log.error("skipped a record of %s at offset %d: %s", record.topic, record.offset, error)
         if batches:
             taken = notifier.take(events)
-            await consumer.commit()
+            try:
+                await consumer.commit()
+            except KafkaError as error:  # a rebalance: the events come again, and are known as seen
+                log.warning("could not commit the alert offsets: %s", error)
             log.debug("took %d new of %d alert events", taken, len(events))
 
 

@@ -228,3 +228,16 @@ def test_acknowledgement_stops_escalation(desk: Desk) -> None:
     )
     assert desk.told(hours=3) == []
     assert desk.state.alerts[SILENT_PLANT.fingerprint].escalated == {}
+
+
+def test_the_end_of_a_pending_breach_is_not_news(desk: Desk) -> None:
+    desk.receive(PM25)
+    desk.due(seconds=30)
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    desk.receive(over)
+    pending = event("air.pm25.24h", "ZZ-AIR-JS01", "pending", at=T0 + timedelta(hours=2))
+    never = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", None, at=T0 + timedelta(hours=3))
+    desk.receive(pending, never)
+    (notice,) = desk.due(minutes=5)
+    assert (notice.firing, notice.resolved) == ([], [over]), "only the first episode's end"
+    assert desk.state.alerts == {} and desk.told(hours=5) == []
