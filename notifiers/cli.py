@@ -13,6 +13,7 @@ import click
 from ingest.config_files import ConfigError
 from ingest.contract import CHINA_STANDARD_TIME
 from ingest.settings import LOG_FORMAT
+from ingest.signals import run_until_signalled
 from notifiers.lifecycle import wall_clock
 from notifiers.settings import NotifierSettings
 from notifiers.silences import LABELS, Acknowledgement, Silence
@@ -38,15 +39,9 @@ def run(loglevel: str) -> None:
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(NotifierSettings(), stop)
-
+    settings = NotifierSettings()
     try:
-        asyncio.run(main())
+        run_until_signalled(lambda stop: serve(settings, stop))
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
 

@@ -105,8 +105,7 @@ class Lifecycle:
             current.worst = event
         state.alerts[event.fingerprint] = current
         for unit in current.units:
-            group = state.groups.setdefault(unit, Group())
-            group.changed_since = group.changed_since or now
+            _changed(state, unit, now)
 
     def due(
         self,
@@ -152,8 +151,7 @@ class Lifecycle:
                     if parent not in tracked.units:
                         tracked.units.append(parent)
                         tracked.escalated[parent] = reached
-                        group = state.groups.setdefault(parent, Group())
-                        group.changed_since = group.changed_since or now
+                        _changed(state, parent, now)
 
     def _notice(
         self,
@@ -240,6 +238,12 @@ class Lifecycle:
                 del state.alerts[fingerprint]
                 for group in groups:
                     group.told.pop(fingerprint, None)
+
+
+def _changed(state: NotifierState, unit: str, now: datetime) -> None:
+    """``unit`` has news: its group wait starts now, unless it already runs."""
+    group = state.groups.setdefault(unit, Group())
+    group.changed_since = group.changed_since or now
 
 
 def _rank(event: AlertEvent) -> int:

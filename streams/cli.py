@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ import click
 
 from ingest.config_files import ConfigError
 from ingest.settings import LOG_FORMAT, BridgeSettings
+from ingest.signals import run_until_signalled
 from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
@@ -154,15 +153,8 @@ def bridge(loglevel: str) -> None:
     from ingest.bridge import serve
 
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(BridgeSettings(), stop)
-
-    asyncio.run(run())
+    settings = BridgeSettings()
+    run_until_signalled(lambda stop: serve(settings, stop))
 
 
 @main.command()

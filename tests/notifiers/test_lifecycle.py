@@ -51,6 +51,13 @@ class Desk:
         ]
 
 
+def silence(matchers: dict[str, str], span: timedelta) -> Silence:
+    """A silence from T0, as a duty officer creates one."""
+    return Silence(
+        id="s", matchers=matchers, starts_at=T0, ends_at=T0 + span, created_by="李工", comment="站房检修"
+    )
+
+
 @pytest.fixture
 def desk(routing: Routing, directory: Directory) -> Desk:
     return Desk(routing, directory)
@@ -95,16 +102,7 @@ def test_an_episode_that_ends_before_anyone_was_told_is_still_told_once(desk: De
 
 
 def test_an_episode_that_ends_under_a_silence_is_forgotten(desk: Desk) -> None:
-    desk.silences.append(
-        Silence(
-            id="s",
-            matchers={"rule": "air.*"},
-            starts_at=T0,
-            ends_at=T0 + timedelta(hours=1),
-            created_by="李",
-            comment="检修",
-        )
-    )
+    desk.silences.append(silence({"rule": "air.*"}, timedelta(hours=1)))
     over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(minutes=2), started_at=T0)
     desk.receive(PM25, over)
     assert desk.told(seconds=30) == [] and desk.state.alerts == {}
@@ -141,16 +139,7 @@ def test_a_change_of_severity_is_told_at_once_and_goes_to_the_critical_channels(
 
 
 def test_a_silence_mutes_matching_alerts_only_while_it_lasts(desk: Desk) -> None:
-    desk.silences.append(
-        Silence(
-            id="s1",
-            matchers={"rule": "air.*", "district": "金水区"},
-            starts_at=T0,
-            ends_at=T0 + timedelta(hours=1),
-            created_by="李工",
-            comment="站房检修",
-        )
-    )
+    desk.silences.append(silence({"rule": "air.*", "district": "金水区"}, timedelta(hours=1)))
     desk.receive(PM25, NOISE)
     assert desk.told(seconds=30) == [("金水区", "alerts", ["noise.night.leq"], [])]
     assert desk.told(minutes=50) == []
@@ -161,16 +150,7 @@ def test_a_silence_mutes_matching_alerts_only_while_it_lasts(desk: Desk) -> None
 
 
 def test_a_silence_can_match_the_unit_an_alert_goes_to(desk: Desk) -> None:
-    desk.silences.append(
-        Silence(
-            id="s2",
-            matchers={"unit": "荥阳电厂"},
-            starts_at=T0,
-            ends_at=T0 + timedelta(days=1),
-            created_by="王",
-            comment="停机",
-        )
-    )
+    desk.silences.append(silence({"unit": "荥阳电厂"}, timedelta(days=1)))
     desk.receive(event("ammonia.slip.1h", "ZZ-NH3-XY01"), PM25)
     assert desk.told(seconds=30) == [("金水区", "alerts", ["air.pm25.24h"], [])]
 
