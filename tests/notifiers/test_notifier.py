@@ -13,6 +13,7 @@ from notifiers.directory import load_directory
 from notifiers.notifier import Notifier, RetryPolicy
 from notifiers.routing import Routing
 from notifiers.store import Store
+from rules.events import AlertEvent
 from rules.model import Severity
 from tests.notifiers.conftest import STATIONS, T0, Clock, Sinks, event
 
@@ -156,3 +157,41 @@ def test_credentials_never_reach_the_log(
     )
     assert "s3cret-pw" not in caplog.text
     assert "s3cret-pw" not in str([a.message.target for a in desk.store.unwritten_attempts()])
+
+
+MAIL, HOOK, SMS = "值班邮箱 duty mail", "值班平台 duty webhook", "短信网关 SMS gateway"
+
+
+@pytest.mark.parametrize(
+    ("alert", "reached"),
+    [
+        (event("noise.night.leq", "ZZ-NOI-JS01"), {("金水区", MAIL), ("金水区", HOOK)}),
+        (PM25, {("金水区", MAIL), ("金水区", HOOK), ("金水区", SMS)}),
+        (
+            event("ammonia.slip.1h", "ZZ-NH3-GY01", severity=Severity.CRITICAL, value=17, threshold=16),
+            {
+                (unit, contact)
+                for unit in ("巩义水泥厂", "市生态环境局巩义市分局", "市生态环境局")
+                for contact in (MAIL, HOOK, SMS)
+            },
+        ),
+        (
+            event("groundwater.level.low", "ZZ-GW-JWT01", value=61.5, threshold=62),
+            {("市水利局", MAIL), ("市水利局", HOOK), ("惠济区", MAIL), ("惠济区", HOOK)},
+        ),
+        (
+            event("dq.flagged", "ZZ-AIR-ZY01"),
+            {("河南省郑州生态环境监测中心", MAIL), ("河南省郑州生态环境监测中心", HOOK)},
+        ),
+    ],
+    ids=["noise-warning", "air-critical", "ammonia-critical", "groundwater", "data-quality"],
+)
+def test_each_default_route_reaches_exactly_its_units_and_channels(
+    tmp_path: Path, sinks: Sinks, routing: Routing, alert: AlertEvent, reached: set[tuple[str, str]]
+) -> None:
+    clock = Clock()
+    desk = notifier(tmp_path, sinks, routing, clock)
+    desk.take([alert])
+    clock.advance(seconds=30)
+    desk.tick()
+    assert {(m.unit, m.contact) for m in desk.store.due(clock.now)} == reached
