@@ -149,6 +149,7 @@ def test_a_sigkill_while_alerts_wait_for_their_group_loses_nothing(
     wait_until(lambda: sinks.notices("mail") == MAILS, 40, "the mails after the restart")
     wait_until(lambda: sinks.notices("webhook") == WEBHOOKS, 10, "the webhooks after the restart")
     assert outbox(db) == {"delivered": 14, "waiting": 0, "attempts": 14}
+    print(f"\nSIGKILL in the group wait: {outbox(db)}, mail {dict(sinks.notices('mail'))}")
 
 
 def test_an_ammonia_episode_reaches_the_plant_its_regulator_and_the_city_bureau(
@@ -182,6 +183,9 @@ def test_an_ammonia_episode_reaches_the_plant_its_regulator_and_the_city_bureau(
         "each notice once"
     )
     assert resolved == {m.title.split("：")[0] for m in mails if "已解除" in m.title}
+    print(
+        f"\nammonia episode end to end: {len(mails)} mails, {len(sinks.inbox.snapshot('webhook'))} webhook posts"
+    )
 
 
 def test_notify_test_sends_to_each_contact_of_a_unit(sinks: Sinks, tmp_path: Path) -> None:
