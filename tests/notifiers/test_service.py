@@ -183,9 +183,8 @@ def test_an_ammonia_episode_reaches_the_plant_its_regulator_and_the_city_bureau(
         "each notice once"
     )
     assert resolved == {m.title.split("：")[0] for m in mails if "已解除" in m.title}
-    print(
-        f"\nammonia episode end to end: {len(mails)} mails, {len(sinks.inbox.snapshot('webhook'))} webhook posts"
-    )
+    posts = sinks.inbox.snapshot("webhook")
+    print(f"\nammonia episode end to end: {len(mails)} mails, {len(posts)} webhook posts")
 
 
 def test_notify_test_sends_to_each_contact_of_a_unit(sinks: Sinks, tmp_path: Path) -> None:
