@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ingest.stations import Station
-from notifiers.delivery import backoff, masked, send
-from notifiers.directory import Directory, Unit
+from notifiers.delivery import Outcome, backoff, masked, send
+from notifiers.directory import Contact, Directory, Unit
 from notifiers.lifecycle import Lifecycle, Notice
 from notifiers.messages import render
 from notifiers.routing import Routing
@@ -125,16 +125,9 @@ class Notifier:
         """Try each target's oldest waiting message once; returns how many were delivered."""
         delivered = 0
         for message in self.store.due(self.clock()):
-            unit = self.directory.find(message.unit)
-            contact = (
-                next((c for c in (unit.contacts or []) if c.name == message.contact), None) if unit else None
-            )
+            contact = self._contact(message)
             if contact is None:
-                outcome_error, seconds, ok = (
-                    f"contact {message.contact!r} is no longer in the directory",
-                    0.0,
-                    False,
-                )
+                outcome = Outcome(False, 0.0, f"contact {message.contact!r} is no longer in the directory")
             else:
                 outcome = await send(
                     contact.url,
@@ -143,21 +136,20 @@ class Notifier:
                     notice=message.notice,
                     timeout=self.retry.timeout,
                 )
-                outcome_error, seconds, ok = outcome.error, outcome.seconds, outcome.delivered
             now = self.clock()
-            age = now - (message.created_at or now)
-            outcome_name = (
-                "delivered"
-                if ok
-                else "gave_up"
-                if age >= self.retry.give_up_after or not contact
-                else "retrying"
-            )
-            retry_at = None if ok else now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
-            self.store.record(Attempt(message, now, outcome_name, seconds, outcome_error), retry_at)
-            self._log(message, outcome_name, outcome_error, retry_at)
-            delivered += ok
+            expired = contact is None or now - (message.created_at or now) >= self.retry.give_up_after
+            verdict = "delivered" if outcome.delivered else "gave_up" if expired else "retrying"
+            retry_at = None
+            if verdict == "retrying":
+                retry_at = now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
+            self.store.record(Attempt(message, now, verdict, outcome.seconds, outcome.error), retry_at)
+            self._log(message, verdict, outcome.error, retry_at)
+            delivered += outcome.delivered
         return delivered
+
+    def _contact(self, message: Message) -> Contact | None:
+        unit = self.directory.find(message.unit)
+        return next((c for c in unit.contacts or [] if c.name == message.contact), None) if unit else None
 
     @staticmethod
     def _log(message: Message, outcome: str, error: str, retry_at: datetime | None) -> None:

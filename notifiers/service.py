@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -77,7 +78,12 @@ async def take_events(notifier: Notifier, consumer: AIOKafkaConsumer, stop: asyn
 
 
 async def deliver(notifier: Notifier, every: float, stop: asyncio.Event) -> None:
+    pruned = 0.0
     while not stop.is_set():
+        if time.monotonic() - pruned > 3600:
+            episodes = [(t.event.fingerprint, t.event.started_at) for t in notifier.state.alerts.values()]
+            notifier.store.forget(wall_clock() - SEEN_FOR, episodes)
+            pruned = time.monotonic()
         notifier.tick()
         await notifier.deliver_due()
         with contextlib.suppress(TimeoutError):
@@ -107,7 +113,6 @@ async def record_attempts(notifier: Notifier, settings: NotifierSettings, stop: 
 
 async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     notifier = build(settings)
-    notifier.store.forget_seen_before(wall_clock() - SEEN_FOR)
     await ensure_topics(settings, [settings.alerts_topic])
     consumer = AIOKafkaConsumer(
         settings.alerts_topic,

@@ -139,8 +139,19 @@ class Store:
                 ],
             )
 
-    def forget_seen_before(self, moment: datetime) -> None:
-        self._db.execute("DELETE FROM seen WHERE at < ?", (moment.isoformat(),))
+    def forget(self, seen_before: datetime, episodes: Iterable[tuple[str, datetime]]) -> None:
+        """Event keys seen before ``seen_before`` (no replay reaches that far back), and the
+        acknowledgements of every episode but ``episodes`` (those still tracked)."""
+        keep = [(fingerprint, started.isoformat()) for fingerprint, started in episodes]
+        with self.transaction():
+            self._db.execute("DELETE FROM seen WHERE at < ?", (seen_before.isoformat(),))
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (fingerprint TEXT, started_at TEXT)")
+            self._db.execute("DELETE FROM keep")
+            self._db.executemany("INSERT INTO keep VALUES (?, ?)", keep)
+            self._db.execute(
+                "DELETE FROM acks WHERE (fingerprint, started_at)"
+                " NOT IN (SELECT fingerprint, started_at FROM keep)"
+            )
 
     # --- the outbox --------------------------------------------------------------------------
 
@@ -232,9 +243,6 @@ class Store:
             Acknowledgement.model_validate_json(row["body"])
             for row in self._db.execute("SELECT body FROM acks")
         ]
-
-    def forget_acks_before(self, moment: datetime) -> None:
-        self._db.execute("DELETE FROM acks WHERE started_at < ?", (moment.isoformat(),))
 
 
 def _message(row: sqlite3.Row) -> Message:

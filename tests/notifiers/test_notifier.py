@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from notifiers.directory import load_directory
+from notifiers.lifecycle import NotifierState
 from notifiers.notifier import Notifier, RetryPolicy
 from notifiers.routing import Routing
+from notifiers.silences import Acknowledgement
 from notifiers.store import Store
 from rules.events import AlertEvent
 from rules.model import Severity
@@ -195,3 +197,18 @@ def test_each_default_route_reaches_exactly_its_units_and_channels(
     clock.advance(seconds=30)
     desk.tick()
     assert {(m.unit, m.contact) for m in desk.store.due(clock.now)} == reached
+
+
+def test_old_event_keys_and_acknowledgements_of_finished_episodes_are_forgotten(tmp_path: Path) -> None:
+    store = Store(tmp_path / "n.db")
+    store.commit_step(NotifierState(), ["old-key"], [], T0)
+    store.commit_step(NotifierState(), ["new-key"], [], T0 + timedelta(days=40))
+    for started in (T0, T0 + timedelta(days=1)):
+        store.add_ack(
+            Acknowledgement(fingerprint="air.pm25.24h/ZZ-AIR-JS01", started_at=started, by="张", at=started)
+        )
+    store.forget(T0 + timedelta(days=10), [("air.pm25.24h/ZZ-AIR-JS01", T0)])
+    assert (store.seen("old-key"), store.seen("new-key")) == (False, True)
+    assert [ack.started_at for ack in store.acks()] == [T0], (
+        "an episode 40 days long keeps its acknowledgement"
+    )
