@@ -24,7 +24,8 @@ from ingest.stations import Station, load_stations
 from notifiers.routing import load_routing
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
-from simulators.burst import burst, with_incidents
+from simulators.generators import baseline
+from simulators.incidents import with_incidents
 from simulators.publisher import WindowedPublisher, publish_readings
 from streams import processes
 from streams.influx import influxql
@@ -56,7 +57,7 @@ def start_pipeline(log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[
 
 def publish(stations: list[Station], start: datetime, per_station: int) -> int:
     step = timedelta(minutes=1)
-    readings = with_incidents(list(burst(stations, start, per_station, step)), start, step)
+    readings = with_incidents(list(baseline(stations, start, start + per_station * step, step)), start, step)
     with click.progressbar(length=len(readings), label="publishing over MQTT") as bar:
         last = 0
 
