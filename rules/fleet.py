@@ -311,13 +311,13 @@ class FleetEvaluator:
                 used = _budget_used(state, day, share)
                 heavy = state.heavy_days
                 return [(CITY, used, f"heavy days {heavy}, {year}", f"重污染{heavy}天，{year_zh}")]
-            case YearToDateMean():
+            case YearToDateMean(min_days=enough):
                 return [
                     (district, total / count, f"PM2.5 mean {year}", f"PM2.5均值，{year_zh}")
                     for district, (total, count) in sorted(state.district_pm25.items())
-                    if self._covers(rule, district)
+                    if self._covers(rule, district) and count >= enough
                 ]
-            case ProjectedGoodDays():
+            case ProjectedGoodDays(min_days=enough):
                 return [
                     (
                         district,
@@ -326,7 +326,7 @@ class FleetEvaluator:
                         f"优良{good}/{total}天，{year_zh}",
                     )
                     for district, (good, total) in sorted(state.district_good.items())
-                    if self._covers(rule, district)
+                    if self._covers(rule, district) and total >= enough
                 ]
         return []
 

@@ -270,12 +270,15 @@ class YearToDateMean(Strict):
 
     function: Literal["ytd_mean"]
     metric: Literal["pm25"] = "pm25"
+    #: A year is not judged on its first few days: a mean of two winter days says little.
+    min_days: int = Field(30, ge=1, le=366)
 
 
 class ProjectedGoodDays(Strict):
     """A district's good days (daily AQI ≤ 100) so far, scaled to the whole year."""
 
     function: Literal["projected_good_days"]
+    min_days: int = Field(30, ge=1, le=366)
 
 
 class NightCompliance(Strict):

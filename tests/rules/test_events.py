@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from ingest.contract import Kind
 from ingest.stations import Station
-from rules.catalogue import all_rules
+from rules.catalogue import all_rules, load_catalogue
 from rules.evaluator import Transition
 from rules.events import alert_event, responsible_units, value_unit
 from rules.fleet import CITY
 from rules.model import Catalogue, Role, Severity
 from rules.offline import judge_offline
 from tests.rules.conftest import T0, Run, every, reading, station
-from tests.streams.fleets import a_day_of, fleet_of
+from tests.streams.fleets import a_day_is_a_year, a_day_of, fleet_of
 
 
 def test_an_ammonia_slip_alert_names_the_enterprise_and_the_district_branch(catalogue: Catalogue) -> None:
@@ -79,12 +80,13 @@ def test_a_city_alert(catalogue: Catalogue) -> None:
     assert "郑州市 重污染天数占用全年额度：重污染4天 78.28 %，阈值 60 %" in event.message_zh
 
 
-def test_every_window_has_its_chinese_wording(catalogue: Catalogue) -> None:
+def test_every_window_has_its_chinese_wording(tmp_path: Path) -> None:
     """A day of a 20-station fleet (every kind, every family firing): the zh text never falls
     back to the English description of the window."""
     fleet = fleet_of(20)
     readings = a_day_of(fleet, T0)
     stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
+    catalogue = load_catalogue(a_day_is_a_year(tmp_path))
     judged = judge_offline(catalogue, stations, readings, readings[-1].ts - timedelta(minutes=1))
     assert len({t.rule for t in judged.transitions}) >= 12
     for transition in judged.transitions:

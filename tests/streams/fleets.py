@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ingest.contract import METRICS, Kind, Reading
+from rules.catalogue import SHIPPED
 
 DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区"]
 ATTRIBUTES = {
@@ -46,3 +48,13 @@ def a_day_of(fleet: dict[str, dict[str, object]], start: datetime, seed: int = 1
         for step in range(24 * 6 + 4)
         for station, attrs in fleet.items()
     ]
+
+
+def a_day_is_a_year(folder: Path) -> Path:
+    """The shipped catalogue with the year's figures judged from the first day (``min_days: 1``),
+    so that a day of a fleet exercises them; written to ``folder``."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert text.count("min_days: 30") == 2, "the catalogue's year-to-date rules changed"
+    path = folder / "catalogue-a-day-is-a-year.yaml"
+    path.write_text(text.replace("min_days: 30", "min_days: 1"), encoding="utf-8")
+    return path

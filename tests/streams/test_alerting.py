@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from rules.events import AlertEvent
 from rules.offline import judge_offline
 from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
-from tests.streams.fleets import DISTRICTS, LATENESS, a_day_of, fleet_of
+from tests.streams.fleets import DISTRICTS, LATENESS, a_day_is_a_year, a_day_of, fleet_of
 
 pytestmark = pytest.mark.integration
 
@@ -261,7 +262,7 @@ def arrival(readings: list[Reading], mode: str) -> tuple[list[Reading], float | 
 
 @pytest.mark.parametrize("mode", ["paced", "flat out", "out of order", "worker killed halfway"])
 def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
-    services: Services, pipeline_factory: Callable[..., Pipeline], mode: str
+    services: Services, pipeline_factory: Callable[..., Pipeline], mode: str, tmp_path: Path
 ) -> None:
     """24 h of 100 stations of every kind: whether paced, flat out, out of order within the
     allowed lateness, or with the worker SIGKILLed halfway and restarted, the worker's distinct
@@ -269,7 +270,10 @@ def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
     judgement of the same readings."""
     fleet = fleet_of(100)
     readings = a_day_of(fleet, START - timedelta(days=7))
-    pipeline = pipeline_factory(fleet, ENVALERT_ALLOWED_LATENESS_SECONDS=str(LATENESS.total_seconds()))
+    rules = a_day_is_a_year(tmp_path)
+    pipeline = pipeline_factory(
+        fleet, ENVALERT_ALLOWED_LATENESS_SECONDS=str(LATENESS.total_seconds()), ENVALERT_RULES_FILE=str(rules)
+    )
     pipeline.start_all()
     ordered, rate = arrival(readings, mode)
     started = time.monotonic()
@@ -286,7 +290,7 @@ def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
     published = time.monotonic() - started
 
     stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
-    offline = judge_offline(load_catalogue(), stations, readings, readings[-1].ts - LATENESS)
+    offline = judge_offline(load_catalogue(rules), stations, readings, readings[-1].ts - LATENESS)
     expected = {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in offline.transitions}
 
     def live() -> set[tuple[object, ...]]:
