@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -17,6 +18,14 @@ import paho.mqtt.client as mqtt
 from ingest.contract import Reading, topic_for
 from ingest.mqtt import make_client
 from ingest.settings import MqttSettings
+
+
+@dataclass(frozen=True)
+class Message:
+    """One MQTT message as a station publishes it."""
+
+    topic: str
+    payload: bytes
 
 
 def station_payload(reading: Reading) -> bytes:
@@ -27,8 +36,15 @@ def station_payload(reading: Reading) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
+def message_of(reading: Reading) -> Message:
+    return Message(topic_for(reading.kind, reading.station), station_payload(reading))
+
+
 class WindowedPublisher:
+    """paho reconnects by itself (``loop_start``) and sends again what was not acked."""
+
     def __init__(self, settings: MqttSettings, client_id: str, window: int = 1000) -> None:
+        self.acked = 0  # the broker acks a connection's QoS 1 messages in order
         self._window = threading.BoundedSemaphore(window)
         self._size = window
         self._client = make_client(settings, client_id)
@@ -37,6 +53,7 @@ class WindowedPublisher:
         self._client.loop_start()
 
     def _on_publish(self, *_: Any) -> None:
+        self.acked += 1
         self._window.release()
 
     def publish(self, topic: str, payload: bytes) -> None:
@@ -55,6 +72,29 @@ class WindowedPublisher:
         self._client.loop_stop()
 
 
+def publish_messages(
+    settings: MqttSettings,
+    messages: Iterable[Message],
+    client_id: str = "envalert-simulator",
+    on_sent: Callable[[int], None] = lambda _: None,
+    rate: float | None = None,
+) -> int:
+    """Publish every message and wait for the broker's acks; ``rate`` paces it (messages/s)."""
+    publisher = WindowedPublisher(settings, client_id)
+    sent = 0
+    started = time.monotonic()
+    try:
+        for message in messages:
+            if rate:
+                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+            publisher.publish(message.topic, message.payload)
+            sent += 1
+            on_sent(sent)
+    finally:
+        publisher.close()
+    return sent
+
+
 def publish_readings(
     settings: MqttSettings,
     readings: Iterable[Reading],
@@ -62,17 +102,4 @@ def publish_readings(
     on_sent: Callable[[int], None] = lambda _: None,
     rate: float | None = None,
 ) -> int:
-    """Publish every reading and wait for the broker's acks; ``rate`` paces it (messages/s)."""
-    publisher = WindowedPublisher(settings, client_id)
-    sent = 0
-    started = time.monotonic()
-    try:
-        for reading in readings:
-            if rate:
-                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
-            publisher.publish(topic_for(reading.kind, reading.station), station_payload(reading))
-            sent += 1
-            on_sent(sent)
-    finally:
-        publisher.close()
-    return sent
+    return publish_messages(settings, map(message_of, readings), client_id, on_sent, rate)

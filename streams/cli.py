@@ -18,6 +18,7 @@ from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Catalogue
+from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
@@ -50,6 +51,8 @@ def main() -> None:
 
 
 main.add_command(notify)
+for command in (simulate, replay_command, record_command):
+    main.add_command(command)
 
 
 @main.group()

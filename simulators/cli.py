@@ -1,0 +1,125 @@
+"""``envalert simulate``, ``envalert replay`` and ``envalert record``: stations for developers."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ingest.config_files import ConfigError
+from ingest.settings import MqttSettings
+from ingest.stations import load_stations
+from rules.durations import parse_duration
+from simulators.generators import FLEET, baseline
+from simulators.publisher import message_of, publish_messages
+from simulators.recording import RecordingError
+from simulators.replay import paced, progress_file, record, replay
+from simulators.scenarios import load_scenario, shipped
+
+SPEED = click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="how many times faster than the readings' own time; 0: as fast as the broker acks",
+)
+
+
+@click.command()
+@click.option("--scenario", help=f"a scenario name ({', '.join(shipped())}) or YAML file; none: the baseline")
+@click.option(
+    "--stations", "stations_file", type=click.Path(path_type=Path), default=FLEET, show_default=True
+)
+@click.option("--size", type=int, default=None, help="only the first N stations of the catalogue")
+@click.option("--duration", default="1h", show_default=True, help="baseline only: how long, e.g. 30m, 6h, 2d")
+@click.option(
+    "--step", default="1m", show_default=True, help="baseline only: time between a station's readings"
+)
+@click.option("--seed", type=int, default=2025, show_default=True)
+@SPEED
+def simulate(
+    *,
+    scenario: str | None,
+    stations_file: Path,
+    size: int | None,
+    duration: str,
+    step: str,
+    seed: int,
+    speed: float,
+) -> None:
+    """Publish a simulated fleet over MQTT: the baseline from now on (live at --speed 1), or a
+    scenario on its own dates (at --speed 0 or 3600 to see days in seconds or minutes)."""
+    try:
+        stations = load_stations(stations_file)
+        if size is not None:
+            stations = dict(list(stations.items())[:size])
+        if scenario:
+            plan = load_scenario(scenario)
+            readings = plan.readings(stations)
+            click.echo(
+                f"scenario {plan.name}: {plan.title.zh} / {plan.title.en}; expects {', '.join(plan.expects)}"
+            )
+        else:
+            start = datetime.now(UTC).replace(second=0, microsecond=0)
+            every = parse_duration(step)
+            readings = list(baseline(stations.values(), start, start + parse_duration(duration), every, seed))
+    except (ConfigError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{len(readings)} readings from {len(stations)} stations, from {readings[0].ts:%Y-%m-%d %H:%M %z}"
+    )
+    with click.progressbar(length=len(readings), label="publishing") as bar:
+        published = publish_messages(
+            MqttSettings(),
+            paced(map(message_of, readings), speed),
+            client_id="envalert-simulate",
+            on_sent=lambda _: bar.update(1),
+        )
+    click.echo(f"published {published} readings, all acked by the broker")
+
+
+@click.command("replay")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@SPEED
+@click.option("--resume", is_flag=True, help="start after the last message acked in an earlier run")
+def replay_command(path: Path, speed: float, resume: bool) -> None:
+    """Publish a recording (JSONL from `envalert record`) or readings (JSONL or CSV) again."""
+    last = 0
+    with click.progressbar(length=0, label=f"replaying {path.name}", show_pos=True) as bar:
+
+        def advance(done: int, total: int) -> None:
+            nonlocal last
+            bar.length = total
+            bar.update(done - last)
+            last = done
+
+        try:
+            skipped, sent = replay(MqttSettings(), path, speed=speed, resume=resume, on_sent=advance)
+        except RecordingError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"published {sent} messages" + (f" after the {skipped} acked before" if skipped else ""))
+    click.echo(f"progress in {progress_file(path)}")
+
+
+@click.command("record")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--topic", default="env/v1/#", show_default=True)
+@click.option("--for", "lasting", default=None, help="stop after this long (e.g. 10m); default: Ctrl-C")
+def record_command(path: Path, topic: str, lasting: str | None) -> None:
+    """Append every station message on TOPIC to PATH (JSON Lines), until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if lasting:
+        threading.Timer(parse_duration(lasting).total_seconds(), stop.set).start()
+    count = record(
+        MqttSettings(),
+        path,
+        stop,
+        topic=topic,
+        on_ready=lambda: click.echo(f"recording {topic} to {path}; Ctrl-C stops", err=True),
+    )
+    click.echo(f"recorded {count} messages to {path}", err=True)
