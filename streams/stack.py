@@ -92,6 +92,8 @@ class Mosquitto:
     name: str = "mosquitto"
     #: user → password; empty means anonymous access (the local default).
     passwords: dict[str, str] = field(default_factory=dict)
+    #: mosquitto ACL lines (ingest/access.py makes them from the station catalogue).
+    acl: list[str] = field(default_factory=list)
     tls_port: int | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -113,11 +115,17 @@ class Mosquitto:
             ]
         if self.passwords:
             password_file = folder / "passwords"
-            password_file.write_text("")
+            password_file.write_text(
+                "".join(f"{user}:{password}\n" for user, password in self.passwords.items())
+            )
+            password_file.chmod(0o600)
             tool = _find("mosquitto_passwd") or "mosquitto_passwd"
-            for user, password in self.passwords.items():
-                subprocess.run([tool, "-b", str(password_file), user, password], check=True)
+            subprocess.run([tool, "-U", str(password_file)], check=True)  # hashes every line in place
             lines += ["allow_anonymous false", f"password_file {password_file}"]
+            if self.acl:
+                acl_file = folder / "acl"
+                acl_file.write_text("\n".join(self.acl) + "\n")
+                lines.append(f"acl_file {acl_file}")
         else:
             lines.append("allow_anonymous true")
         config = folder / "mosquitto.conf"

@@ -1,0 +1,90 @@
+"""Station accounts and the broker's ACL: a station may publish only on its own topic."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.access import Account, broker_access, station_password
+from ingest.mqtt import make_client
+from ingest.settings import MqttSettings
+from ingest.stations import load_stations
+from streams.settings import DEFAULT_STATIONS
+from streams.stack import ManagedService, Mosquitto, free_port
+from tests.conftest import wait_until
+
+STATIONS = load_stations(DEFAULT_STATIONS)
+SECRET = "fleet-secret-for-tests"
+BRIDGE, GATEWAY = Account("envalert-bridge", "bridge-pw"), Account("envalert-gateway", "gateway-pw")
+
+
+def test_each_station_gets_its_own_password_and_topic() -> None:
+    access = broker_access(STATIONS.values(), SECRET, BRIDGE, GATEWAY)
+    assert len(access.passwords) == len(STATIONS) + 2
+    assert (
+        access.passwords["ZZ-AIR-JS01"]
+        == station_password(SECRET, "ZZ-AIR-JS01")
+        != station_password(SECRET, "ZZ-AIR-ZY01")
+    )
+    assert station_password("another secret", "ZZ-AIR-JS01") != access.passwords["ZZ-AIR-JS01"]
+    acl = "\n".join(access.acl)
+    assert "user envalert-bridge\ntopic read env/v1/#" in acl
+    assert "user envalert-gateway\ntopic write env/v1/#" in acl
+    assert "user ZZ-NH3-XY01\ntopic write env/v1/ammonia/ZZ-NH3-XY01" in acl
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[int]:
+    access = broker_access(STATIONS.values(), SECRET, BRIDGE)
+    broker = ManagedService(Mosquitto(free_port(), passwords=access.passwords, acl=access.acl), tmp_path)
+    broker.start()
+    yield broker.spec.port
+    broker.stop()
+
+
+class Client:
+    """A connected MQTT 5 client that remembers its PUBACK reason codes and what it received."""
+
+    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+        self.connected: list[str] = []
+        self.acks: dict[int, str] = {}
+        self.received: list[str] = []
+        self.subscribed = threading.Event()
+        settings = MqttSettings(mqtt_port=port, mqtt_username=username, mqtt_password=password)
+        self.client = make_client(settings, f"test-{username}")
+        self.client.on_connect = lambda c, u, f, rc, p: self.connected.append(str(rc))
+        self.client.on_publish = lambda c, u, mid, rc, p: self.acks.__setitem__(mid, str(rc))
+        self.client.on_message = lambda c, u, m: self.received.append(m.topic)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.connect("localhost", port)
+        self.client.loop_start()
+        wait_until(lambda: self.connected, 10, f"{username}'s CONNACK")
+
+    def publish(self, topic: str) -> Any:
+        return self.client.publish(topic, b'{"x": 1}', qos=1).mid
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.mark.integration
+def test_a_station_publishing_on_another_stations_topic_is_refused(secured_broker: int) -> None:
+    bridge = Client(secured_broker, BRIDGE.username, BRIDGE.password)
+    bridge.client.subscribe("$share/envalert/env/v1/+/+", qos=1)
+    assert bridge.subscribed.wait(10)
+    station = Client(secured_broker, "ZZ-AIR-JS01", station_password(SECRET, "ZZ-AIR-JS01"))
+    own, other = station.publish("env/v1/air/ZZ-AIR-JS01"), station.publish("env/v1/air/ZZ-AIR-ZY01")
+    wait_until(lambda: len(station.acks) == 2, 10, "both PUBACKs")
+    assert (station.acks[own], station.acks[other]) == ("Success", "Not authorized")
+    wait_until(lambda: bridge.received, 10, "the bridge to receive the station's own message")
+    assert bridge.received == ["env/v1/air/ZZ-AIR-JS01"]
+    impostor = Client(secured_broker, "ZZ-AIR-JS01", "guessed")
+    anonymous = Client(secured_broker, None, None)
+    assert impostor.connected == anonymous.connected == ["Not authorized"], "a wrong password, no account"
+    for client in (bridge, station, impostor, anonymous):
+        client.close()
