@@ -72,12 +72,15 @@ def simulate(
         f"{len(readings)} readings from {len(stations)} stations, from {readings[0].ts:%Y-%m-%d %H:%M %z}"
     )
     with click.progressbar(length=len(readings), label="publishing") as bar:
-        published = publish_messages(
-            MqttSettings(),
-            paced(map(message_of, readings), speed),
-            client_id="envalert-simulate",
-            on_sent=lambda _: bar.update(1),
-        )
+        try:
+            published = publish_messages(
+                MqttSettings(),
+                paced(map(message_of, readings), speed),
+                client_id="envalert-simulate",
+                on_sent=lambda _: bar.update(1),
+            )
+        except ConnectionError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"published {published} readings, all acked by the broker")
 
 
@@ -98,7 +101,7 @@ def replay_command(path: Path, speed: float, resume: bool) -> None:
 
         try:
             skipped, sent = replay(MqttSettings(), path, speed=speed, resume=resume, on_sent=advance)
-        except RecordingError as error:
+        except (RecordingError, ConnectionError) as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"published {sent} messages" + (f" after the {skipped} acked before" if skipped else ""))
     click.echo(f"progress in {progress_file(path)}")

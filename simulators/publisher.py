@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.contract import Reading, topic_for
-from ingest.mqtt import make_client
+from ingest.mqtt import broker_address, make_client
 from ingest.settings import MqttSettings
 
 
@@ -43,14 +44,34 @@ def message_of(reading: Reading) -> Message:
 class WindowedPublisher:
     """paho reconnects by itself (``loop_start``) and sends again what was not acked."""
 
-    def __init__(self, settings: MqttSettings, client_id: str, window: int = 1000) -> None:
+    def __init__(
+        self, settings: MqttSettings, client_id: str, window: int = 1000, connect_timeout: float = 15.0
+    ) -> None:
         self.acked = 0  # the broker acks a connection's QoS 1 messages in order
         self._window = threading.BoundedSemaphore(window)
         self._size = window
         self._client = make_client(settings, client_id)
         self._client.on_publish = self._on_publish
+        answered, answers = threading.Event(), list[ReasonCode]()
+
+        def connected(client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
+            answers.append(reason)
+            answered.set()
+
+        self._client.on_connect = connected
         self._client.connect(settings.mqtt_host, settings.mqtt_port, settings.mqtt_keepalive)
         self._client.loop_start()
+        if not answered.wait(connect_timeout) or answers[0].is_failure:
+            self._client.loop_stop()
+            said = (
+                f"refused the connection: {answers[0]}"
+                if answers
+                else f"did not answer in {connect_timeout} s"
+            )
+            raise ConnectionError(
+                f"{broker_address(settings)} {said} (user {settings.mqtt_username or 'anonymous'}); "
+                "with the local stack, `envalert stack accounts` prints the settings to use"
+            )
 
     def _on_publish(self, *_: Any) -> None:
         self.acked += 1

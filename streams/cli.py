@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +15,14 @@ import click
 from ingest.config_files import ConfigError
 from ingest.settings import LOG_FORMAT, BridgeSettings
 from ingest.signals import run_until_signalled
+from ingest.stations import load_stations
 from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Catalogue
 from simulators.cli import record_command, replay_command, simulate
 from streams import processes
+from streams.local_accounts import env_for, local_accounts
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
 
@@ -28,7 +31,13 @@ def _stack(folder: Path) -> list[ManagedService]:
     bridge, worker = BridgeSettings(), WorkerSettings()
     kafka_port = int(bridge.kafka_bootstrap.rsplit(":", 1)[1])
     influx_port = urlsplit(worker.influx_url).port or 8086
-    return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port)
+    accounts = local_accounts(folder)
+    assert accounts is not None
+    try:
+        access = accounts.access(load_stations(worker.stations_file))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access)
 
 
 STACK_DIR = click.option(
@@ -90,6 +99,22 @@ def stack_down(folder: Path) -> None:
     for service in reversed(_stack(folder)):
         service.stop()
         click.echo(service.status())
+
+
+@stack.command("accounts")
+@STACK_DIR
+@click.option("--station", "station_ids", multiple=True, help="also this station's account (repeatable)")
+def stack_accounts(folder: Path, station_ids: tuple[str, ...]) -> None:
+    """Print the local broker's accounts as environment settings: the gateway's for `envalert
+    simulate` and `replay`, the bridge's, and any station's."""
+    accounts = local_accounts(folder, create=False)
+    if accounts is None:
+        raise click.ClickException(f"no accounts in {folder} yet: run `envalert stack up` first")
+    named = [("gateway (simulate, replay, record)", accounts.gateway), ("bridge", accounts.bridge)]
+    named += [(f"station {sid}", accounts.station(sid)) for sid in station_ids]
+    for label, account in named:
+        click.echo(f"# {label}")
+        click.echo("".join(f"export {key}={value}\n" for key, value in env_for(account).items()))
 
 
 @stack.command("status")
@@ -176,10 +201,18 @@ def worker(loglevel: str) -> None:
 
 
 @main.command()
-def run() -> None:
-    """Run the bridge, the worker and the notifier against the configured services until Ctrl-C."""
+@STACK_DIR
+def run(folder: Path) -> None:
+    """Run the bridge, the worker and the notifier against the configured services until Ctrl-C.
+
+    With the local stack (`envalert stack up`) and no ENVALERT_MQTT_USERNAME set, the bridge
+    uses the stack's bridge account."""
     log_dir = Path(".envalert/logs")
-    children = [processes.launch(name, log_dir / f"{name}.log") for name in processes.COMMANDS]
+    env = dict(os.environ)
+    accounts = local_accounts(folder, create=False)
+    if accounts and "ENVALERT_MQTT_USERNAME" not in env:
+        env |= env_for(accounts.bridge)
+    children = [processes.launch(name, log_dir / f"{name}.log", env) for name in processes.COMMANDS]
     click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
     try:
         while all(child.poll() is None for child in children):
@@ -201,8 +234,10 @@ def demo(folder: Path, per_station: int, keep_running: bool) -> None:
     from streams.demo import run_demo
 
     click.get_current_context().invoke(stack_up, folder=folder)
+    accounts = local_accounts(folder)
+    assert accounts is not None
     try:
-        run_demo(Path(".envalert/logs"), per_station)
+        run_demo(Path(".envalert/logs"), per_station, accounts)
     finally:
         if keep_running:
             click.echo("\nthe stack keeps running: `envalert stack status`, `envalert stack down`")

@@ -29,6 +29,7 @@ from simulators.incidents import with_incidents
 from simulators.publisher import WindowedPublisher, publish_readings
 from streams import processes
 from streams.influx import influxql
+from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
 from streams.stack import free_port
 
@@ -55,7 +56,7 @@ def start_pipeline(log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[
     return started
 
 
-def publish(stations: list[Station], start: datetime, per_station: int) -> int:
+def publish(mqtt: MqttSettings, stations: list[Station], start: datetime, per_station: int) -> int:
     step = timedelta(minutes=1)
     readings = with_incidents(list(baseline(stations, start, start + per_station * step, step)), start, step)
     with click.progressbar(length=len(readings), label="publishing over MQTT") as bar:
@@ -66,8 +67,8 @@ def publish(stations: list[Station], start: datetime, per_station: int) -> int:
             bar.update(sent - last)
             last = sent
 
-        publish_readings(MqttSettings(), readings, client_id="envalert-demo-fleet", on_sent=advance)
-    broken = WindowedPublisher(MqttSettings(), "envalert-demo-broken-station")
+        publish_readings(mqtt, readings, client_id="envalert-demo-fleet", on_sent=advance)
+    broken = WindowedPublisher(mqtt, "envalert-demo-broken-station")
     for topic, payload in BROKEN_MESSAGES:
         broken.publish(topic, payload)
     broken.close()
@@ -147,22 +148,26 @@ def show_alerts(settings: WorkerSettings, most: int = 30) -> None:
     )
 
 
-def run_demo(log_dir: Path, per_station: int) -> None:
+def run_demo(log_dir: Path, per_station: int, accounts: LocalAccounts) -> None:
+    """The stations publish through the stack's gateway account, the bridge reads with its own."""
     worker = WorkerSettings()
     stations = load_stations(worker.stations_file)
     BridgeSettings()  # fail now, not in a child process, if a setting is malformed
+    gateway = MqttSettings(mqtt_username=accounts.gateway.username, mqtt_password=accounts.gateway.password)
     with local_receivers(log_dir) as receivers:
-        children = start_pipeline(log_dir, receivers.env)
+        children = start_pipeline(log_dir, receivers.env | env_for(accounts.bridge))
         try:
-            publish_and_show(worker, stations, per_station)
+            publish_and_show(gateway, worker, stations, per_station)
             show_notifications(receivers)
         finally:
             processes.stop(children)
 
 
-def publish_and_show(worker: WorkerSettings, stations: dict[str, Station], per_station: int) -> None:
+def publish_and_show(
+    mqtt: MqttSettings, worker: WorkerSettings, stations: dict[str, Station], per_station: int
+) -> None:
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=per_station)
-    sent = publish(list(stations.values()), start, per_station)
+    sent = publish(mqtt, list(stations.values()), start, per_station)
     click.echo(
         f"published {sent} readings from {len(stations)} stations and {len(BROKEN_MESSAGES)} broken messages"
     )

@@ -21,6 +21,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
+from ingest.access import BrokerAccess
+
 
 class StackError(Exception):
     """A service could not be installed, started or stopped; the message says what to do."""
@@ -275,10 +277,13 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def local_stack(folder: Path, mqtt_port: int, kafka_port: int, influx_port: int) -> list[ManagedService]:
-    """The three services, in start order; influxd's RPC port is its HTTP port + 2, as 8086/8088."""
+def local_stack(
+    folder: Path, mqtt_port: int, kafka_port: int, influx_port: int, access: BrokerAccess | None = None
+) -> list[ManagedService]:
+    """The three services, in start order; influxd's RPC port is its HTTP port + 2, as 8086/8088.
+    With ``access``, mosquitto takes only those accounts, each within its ACL."""
     specs: list[ServiceSpec] = [
-        Mosquitto(mqtt_port),
+        Mosquitto(mqtt_port, passwords=access.passwords, acl=access.acl) if access else Mosquitto(mqtt_port),
         Tansu(kafka_port),
         Influxd(influx_port, influx_port + 2),
     ]

@@ -13,6 +13,7 @@ from ingest.access import Account, broker_access, station_password
 from ingest.mqtt import make_client
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
+from simulators.publisher import WindowedPublisher
 from streams.settings import DEFAULT_STATIONS
 from streams.stack import ManagedService, Mosquitto, free_port
 from tests.conftest import wait_until
@@ -88,3 +89,13 @@ def test_a_station_publishing_on_another_stations_topic_is_refused(secured_broke
     assert impostor.connected == anonymous.connected == ["Not authorized"], "a wrong password, no account"
     for client in (bridge, station, impostor, anonymous):
         client.close()
+
+
+@pytest.mark.integration
+def test_a_publisher_without_an_account_is_told_what_to_do(secured_broker: int) -> None:
+    with pytest.raises(ConnectionError) as refused:
+        WindowedPublisher(MqttSettings(mqtt_port=secured_broker), "no-account")
+    assert str(refused.value) == (
+        f"mqtt://localhost:{secured_broker} refused the connection: Not authorized (user anonymous); "
+        "with the local stack, `envalert stack accounts` prints the settings to use"
+    )

@@ -1,0 +1,64 @@
+"""The local stack's broker accounts, made once and kept in the stack's folder (mode 600).
+
+``envalert stack up`` gives mosquitto a password file and an ACL from the station catalogue
+(ingest/access.py): the bridge reads, the gateway account (simulators, replays, the demo)
+publishes for any station, and each station only on its own topic. The demo and ``envalert
+run`` use these accounts; ``envalert stack accounts`` prints them for other commands.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.access import Account, BrokerAccess, broker_access, station_password
+from ingest.stations import Station
+
+FILE = "mqtt-accounts.json"
+
+
+@dataclass(frozen=True)
+class LocalAccounts:
+    secret: str
+    bridge: Account
+    gateway: Account
+
+    def access(self, stations: dict[str, Station]) -> BrokerAccess:
+        return broker_access(stations.values(), self.secret, self.bridge, self.gateway)
+
+    def station(self, station_id: str) -> Account:
+        return Account(station_id, station_password(self.secret, station_id))
+
+
+def env_for(account: Account) -> dict[str, str]:
+    return {"ENVALERT_MQTT_USERNAME": account.username, "ENVALERT_MQTT_PASSWORD": account.password}
+
+
+def local_accounts(folder: Path, *, create: bool = True) -> LocalAccounts | None:
+    """The folder's accounts; made with fresh random secrets the first time if ``create``."""
+    path = folder / FILE
+    if path.exists():
+        saved = json.loads(path.read_text())
+        return LocalAccounts(saved["secret"], Account(**saved["bridge"]), Account(**saved["gateway"]))
+    if not create:
+        return None
+    made = LocalAccounts(
+        secrets.token_hex(16),
+        Account("envalert-bridge", secrets.token_hex(12)),
+        Account("envalert-gateway", secrets.token_hex(12)),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(
+        json.dumps(
+            {
+                "secret": made.secret,
+                "bridge": {"username": made.bridge.username, "password": made.bridge.password},
+                "gateway": {"username": made.gateway.username, "password": made.gateway.password},
+            },
+            indent=2,
+        )
+    )
+    return made
