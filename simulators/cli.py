@@ -39,10 +39,12 @@ SPEED = click.option(
     "--step", default="1m", show_default=True, help="baseline only: time between a station's readings"
 )
 @click.option("--seed", type=int, default=2025, show_default=True)
+@click.option("--recent", is_flag=True, help="move the scenario to the days just before today's midnight")
 @SPEED
 def simulate(
     *,
     scenario: str | None,
+    recent: bool,
     stations_file: Path,
     size: int | None,
     duration: str,
@@ -58,6 +60,7 @@ def simulate(
             stations = dict(list(stations.items())[:size])
         if scenario:
             plan = load_scenario(scenario)
+            plan = plan.recent(datetime.now(UTC)) if recent else plan
             readings = plan.readings(stations)
             click.echo(
                 f"scenario {plan.name}: {plan.title.zh} / {plan.title.en}; expects {', '.join(plan.expects)}"

@@ -118,6 +118,12 @@ class Scenario(Strict):
     expects: list[str] = Field(min_length=1)
     episodes: list[Episode] = Field(min_length=1)
 
+    def recent(self, now: datetime) -> Scenario:
+        """The same scenario on the last days before today's midnight (Beijing time): whole days,
+        so that its nights and afternoons fall as written."""
+        midnight = now.astimezone(CHINA_STANDARD_TIME).replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.model_copy(update={"start": midnight - self.duration})
+
     def readings(self, stations: dict[str, Station]) -> list[Reading]:
         """The baseline of ``stations`` over the scenario, with its episodes laid over it."""
         plain = baseline(stations.values(), self.start, self.start + self.duration, self.step, self.seed)

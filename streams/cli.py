@@ -227,17 +227,23 @@ def run(folder: Path) -> None:
 
 @main.command()
 @STACK_DIR
-@click.option("--readings", "per_station", default=30, show_default=True, help="readings per station")
+@click.option(
+    "--scenario",
+    default="demo",
+    show_default=True,
+    help="which scenario to publish (envalert simulate --help)",
+)
 @click.option("--keep-running", is_flag=True, help="leave the local stack up afterwards")
-def demo(folder: Path, per_station: int, keep_running: bool) -> None:
-    """Start the local stack and the pipeline, publish a simulated burst, show what arrived."""
+def demo(folder: Path, scenario: str, keep_running: bool) -> None:
+    """Start the local stack and the pipeline, publish two days of the simulated fleet with an
+    episode of every alert family, and show what arrived, the alerts and the notifications."""
     from streams.demo import run_demo
 
     click.get_current_context().invoke(stack_up, folder=folder)
     accounts = local_accounts(folder)
     assert accounts is not None
     try:
-        run_demo(Path(".envalert/logs"), per_station, accounts)
+        run_demo(Path(".envalert/logs"), scenario, accounts)
     finally:
         if keep_running:
             click.echo("\nthe stack keeps running: `envalert stack status`, `envalert stack down`")

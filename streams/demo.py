@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,18 +18,19 @@ from pathlib import Path
 
 import click
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
+from ingest.contract import CHINA_STANDARD_TIME, Reading
 from ingest.kafka import read_topic
 from ingest.settings import BridgeSettings, MqttSettings
 from ingest.stations import Station, load_stations
 from notifiers.routing import load_routing
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
-from simulators.generators import baseline
-from simulators.incidents import with_incidents
 from simulators.publisher import WindowedPublisher, publish_readings
+from simulators.scenarios import Scenario, load_scenario
 from streams import processes
-from streams.influx import influxql
+from streams.influx import influx_execute, influxql
 from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
 from streams.stack import free_port
@@ -56,9 +58,7 @@ def start_pipeline(log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[
     return started
 
 
-def publish(mqtt: MqttSettings, stations: list[Station], start: datetime, per_station: int) -> int:
-    step = timedelta(minutes=1)
-    readings = with_incidents(list(baseline(stations, start, start + per_station * step, step)), start, step)
+def publish(mqtt: MqttSettings, readings: list[Reading]) -> int:
     with click.progressbar(length=len(readings), label="publishing over MQTT") as bar:
         last = 0
 
@@ -75,8 +75,14 @@ def publish(mqtt: MqttSettings, stations: list[Station], start: datetime, per_st
     return len(readings)
 
 
-def stored_points(settings: WorkerSettings, kinds: str, since: datetime) -> list[dict[str, object]]:
-    query = f"SELECT * FROM {kinds} WHERE time >= '{since.isoformat()}'"
+def window(start: datetime, end: datetime) -> str:
+    return f"time >= '{start.isoformat()}' AND time < '{end.isoformat()}'"
+
+
+def stored_points(
+    settings: WorkerSettings, kinds: str, start: datetime, end: datetime
+) -> list[dict[str, object]]:
+    query = f"SELECT * FROM {kinds} WHERE {window(start, end)}"
     try:
         return influxql(settings.influx_url, settings.influx_database, query)
     except OSError:
@@ -84,39 +90,71 @@ def stored_points(settings: WorkerSettings, kinds: str, since: datetime) -> list
 
 
 def show_results(
-    settings: WorkerSettings, stations: dict[str, Station], since: datetime, expected: int
+    settings: WorkerSettings, stations: dict[str, Station], scenario: Scenario, expected: int
 ) -> None:
     kinds = ",".join(sorted({station.kind.value for station in stations.values()}))
+    start, end = scenario.start, scenario.start + scenario.duration
     deadline = time.monotonic() + 60
-    rows = stored_points(settings, kinds, since)
+    rows = stored_points(settings, kinds, start, end)
     while len(rows) < expected and time.monotonic() < deadline:
         time.sleep(0.5)
-        rows = stored_points(settings, kinds, since)
+        rows = stored_points(settings, kinds, start, end)
     click.secho(f"\nInfluxDB {settings.influx_url}, database {settings.influx_database}:", bold=True)
-    click.echo(f"  {len(rows)} of {expected} readings stored")
+    click.echo(f"  {len(rows)} of {expected} readings stored; the latest of one station of each kind:")
     latest: dict[str, dict[str, object]] = {}
     for row in rows:
-        latest[str(row["station"])] = row
-    for station_id, row in sorted(latest.items()):
-        station = stations[station_id]
+        latest[stations[str(row["station"])].kind.value] = row
+    for _, row in sorted(latest.items()):
+        station = stations[str(row["station"])]
         shown = ", ".join(
             f"{key}={value}"
             for key, value in sorted(row.items())
             if isinstance(value, int | float) and key != "time"
         )
-        when = datetime.fromtimestamp(int(str(row["time"])) / 1e9, UTC).astimezone()
-        click.echo(f"  {station.kind.value:11} {station.name}（{station.district}） {when:%H:%M} {shown}")
+        when = datetime.fromtimestamp(int(str(row["time"])) / 1e9, UTC).astimezone(CHINA_STANDARD_TIME)
+        click.echo(
+            f"  {station.kind.value:11} {station.name}（{station.district}） {when:%m-%d %H:%M} {shown}"
+        )
     rejected = asyncio.run(read_topic(settings.kafka_bootstrap, settings.rejected_topic))
     reasons = Counter(json.loads(value or b"{}").get("reason") for _, value in rejected)
     click.secho(f"\nKafka {settings.rejected_topic}: {len(rejected)} refused messages so far", bold=True)
     for reason, count in reasons.most_common():
         click.echo(f"  {reason}: {count}")
+    wait_judged(settings, expected)
     show_alerts(settings)
     if len(rows) < expected:
         raise click.ClickException(f"only {len(rows)} of {expected} readings reached InfluxDB")
 
 
-def show_alerts(settings: WorkerSettings, most: int = 30) -> None:
+def readings_judged(settings: WorkerSettings) -> float:
+    """The worker's count of readings judged, from its /metrics page (0 while it cannot be read)."""
+    address = f"http://{settings.worker_web_bind}:{settings.worker_web_port}/metrics"
+    try:
+        with urllib.request.urlopen(address, timeout=5) as page:
+            text = page.read().decode()
+    except OSError:
+        return 0.0
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "envalert_events_judged_total" and sample.labels.get("topic") == "readings"
+    )
+
+
+def wait_judged(settings: WorkerSettings, readings: int, timeout: float = 180) -> None:
+    """Until the worker has judged every reading the demo published (a few days of event time)."""
+    deadline = time.monotonic() + timeout
+    with click.progressbar(length=readings, label="the worker judging them") as bar:
+        done = 0.0
+        while done < readings and time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = readings_judged(settings)
+            bar.update(int(now - done))
+            done = now
+
+
+def show_alerts(settings: WorkerSettings) -> None:
     """The alert transitions judged so far, once their number has held still for 3 s (at most 30 s):
     the rules judge each reading one allowed lateness after it, on the event clock."""
 
@@ -130,25 +168,23 @@ def show_alerts(settings: WorkerSettings, most: int = 30) -> None:
         latest = transitions()
         if len(latest) != len(events):
             events, steady_since = latest, time.monotonic()
-    click.secho(f"\nKafka {settings.alerts_topic}: {len(events)} alert transitions", bold=True)
-    for event in events[:most]:
-        colour = (
-            "green"
-            if event["state"] == "resolved"
-            else "red"
-            if event["severity"] == "critical"
-            else "yellow"
-        )
+    rules = sorted({event["rule"] for event in events})
+    click.secho(
+        f"\nKafka {settings.alerts_topic}: {len(events)} alert transitions of {len(rules)} rules; "
+        "the first of each rule:",
+        bold=True,
+    )
+    for rule in rules:
+        event = next(e for e in events if e["rule"] == rule and e["state"] != "pending")
+        colour = "red" if event["severity"] == "critical" else "yellow"
         click.secho(f"  {event['message_zh']}", fg=colour)
-    if len(events) > most:
-        click.echo(f"  … and {len(events) - most} more")
     families = Counter((event["rule"], event["state"]) for event in events)
     click.echo(
         "  by rule: " + ", ".join(f"{rule} {state} ×{n}" for (rule, state), n in sorted(families.items()))
     )
 
 
-def run_demo(log_dir: Path, per_station: int, accounts: LocalAccounts) -> None:
+def run_demo(log_dir: Path, scenario: str, accounts: LocalAccounts) -> None:
     """The stations publish through the stack's gateway account, the bridge reads with its own."""
     worker = WorkerSettings()
     stations = load_stations(worker.stations_file)
@@ -157,21 +193,26 @@ def run_demo(log_dir: Path, per_station: int, accounts: LocalAccounts) -> None:
     with local_receivers(log_dir) as receivers:
         children = start_pipeline(log_dir, receivers.env | env_for(accounts.bridge))
         try:
-            publish_and_show(gateway, worker, stations, per_station)
+            publish_and_show(gateway, worker, stations, load_scenario(scenario).recent(datetime.now(UTC)))
             show_notifications(receivers)
         finally:
             processes.stop(children)
 
 
 def publish_and_show(
-    mqtt: MqttSettings, worker: WorkerSettings, stations: dict[str, Station], per_station: int
+    mqtt: MqttSettings, worker: WorkerSettings, stations: dict[str, Station], scenario: Scenario
 ) -> None:
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=per_station)
-    sent = publish(mqtt, list(stations.values()), start, per_station)
+    """The scenario's days, in event time, published as fast as the broker takes them."""
+    end = scenario.start + scenario.duration
+    click.secho(f"\nscenario {scenario.name}: {scenario.title.zh} / {scenario.title.en}", bold=True)
     click.echo(
-        f"published {sent} readings from {len(stations)} stations and {len(BROKEN_MESSAGES)} broken messages"
+        f"  {scenario.start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} Beijing time, {len(stations)} stations"
     )
-    show_results(worker, stations, start, sent)
+    # The demo owns its two days: what an earlier run stored there would be counted as arrived.
+    influx_execute(worker.influx_url, worker.influx_database, f"DELETE WHERE {window(scenario.start, end)}")
+    sent = publish(mqtt, scenario.readings(stations))
+    click.echo(f"published {sent} readings and {len(BROKEN_MESSAGES)} broken messages")
+    show_results(worker, stations, scenario, sent)
 
 
 @dataclass

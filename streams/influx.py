@@ -153,6 +153,15 @@ def make_writer(settings: WorkerSettings) -> InfluxWriter:
     return V2Writer(settings) if settings.influx_api == "v2" else V1Writer(settings)
 
 
+def influx_execute(url: str, database: str, statement: str) -> None:
+    """Run an InfluxQL statement that changes data (DELETE, DROP): v1 API, POST."""
+    body = urllib.parse.urlencode({"db": database, "q": statement}).encode()
+    with urllib.request.urlopen(f"{url.rstrip('/')}/query", data=body, timeout=30) as reply:
+        for result in json.load(reply)["results"]:
+            if "error" in result:
+                raise ValueError(f"InfluxDB could not run {statement!r}: {result['error']}")
+
+
 def influxql(url: str, database: str, query: str) -> list[dict[str, Any]]:
     """Rows of an InfluxQL query (v1 API) as dicts with their measurement; times in epoch ns."""
     params = urllib.parse.urlencode({"db": database, "q": query, "epoch": "ns"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -10,8 +9,10 @@ from pydantic import Field, SecretStr
 
 from ingest.settings import KafkaSettings
 from rules.catalogue import SHIPPED
+from simulators.generators import FLEET
 
-DEFAULT_STATIONS = Path(str(files("simulators") / "stations.yaml"))
+#: The Zhengzhou fleet built from the plan (simulators/fleet.yaml).
+DEFAULT_STATIONS = FLEET
 
 
 class WorkerSettings(KafkaSettings):

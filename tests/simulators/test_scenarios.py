@@ -20,6 +20,7 @@ STATIONS = load_stations(FLEET)
 
 def test_every_kind_of_episode_the_issue_names_is_shipped() -> None:
     assert shipped() == [
+        "demo",
         "groundwater-overpumping",
         "heavy-pollution",
         "night-construction",
