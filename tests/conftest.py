@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,9 @@ class Services:
         return [json.loads(value or b"") for _, value in records]
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    root = tmp_path / "stack"
+@contextmanager
+def running_services(root: Path) -> Iterator[Services]:
+    """mosquitto, Tansu and influxd on free ports under ``root``, stopped on the way out."""
     started = Services(
         root,
         ManagedService(Mosquitto(free_port()), root),
@@ -108,6 +109,12 @@ def services(tmp_path: Path) -> Iterator[Services]:
     finally:
         for service in (started.mosquitto, started.tansu, started.influxd):
             service.stop()
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    with running_services(tmp_path / "stack") as started:
+        yield started
 
 
 def write_catalogue(path: Path, stations: dict[str, dict[str, Any]]) -> Path:

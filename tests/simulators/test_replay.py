@@ -7,16 +7,34 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from simulators.publisher import WindowedPublisher
-from simulators.recording import read_messages
+from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from ingest.stations import load_stations
+from rules.events import AlertEvent
+from simulators.generators import FLEET
+from simulators.publisher import WindowedPublisher, message_of
+from simulators.recording import read_messages, recorded_line
 from simulators.replay import progress_file
-from tests.conftest import Services, envalert, wait_until
+from tests.conftest import (
+    Pipeline,
+    Services,
+    envalert,
+    kafka_records,
+    running_services,
+    wait_until,
+    write_catalogue,
+)
+
+FULL_FLEET_VOCS = load_stations(FLEET)["ZZ-VOC-SJ01"].model_dump(
+    mode="json", exclude={"id"}, exclude_defaults=True
+)
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +87,54 @@ def test_record_then_replay_publishes_the_same_sequence_and_resumes(
         assert "published 33 messages after the 400 acked before" in resumed.stdout, resumed.stderr
         wait_until(lambda: lines(rest) == 33, 30, "the last 33 messages")
     assert list(read_messages(rest)) == recorded[400:]
+
+
+T0 = datetime(2026, 10, 20, 8, 0, tzinfo=CHINA_STANDARD_TIME)
+
+
+def leak_recording(path: Path) -> Path:
+    """40 seconds of one VOCs station reporting every 2 s, with a 6-second leak (36 mg/m³)."""
+    readings = [
+        Reading(
+            station="ZZ-VOC-SJ01",
+            kind=Kind.VOCS,
+            ts=T0 + timedelta(seconds=2 * index),
+            values={"nmhc": 36.0 if 5 <= index <= 7 else 1.0 + index / 100, "tvoc": 1.6},
+        )
+        for index in range(20)
+    ]
+    path.write_text("".join(recorded_line(message_of(r), T0) + "\n" for r in readings), encoding="utf-8")
+    return path
+
+
+def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(tmp_path: Path) -> None:
+    recording = leak_recording(tmp_path / "leak.jsonl")
+    catalogue = write_catalogue(tmp_path / "stations.yaml", {"ZZ-VOC-SJ01": FULL_FLEET_VOCS})
+    told: dict[int, list[tuple[object, ...]]] = {}
+    for speed in (1, 100):
+        with running_services(tmp_path / f"stack-{speed}") as services:
+            quick = {"ENVALERT_ALLOWED_LATENESS_SECONDS": "0", "ENVALERT_PARTITION_IDLE_SECONDS": "2"}
+            pipeline = Pipeline(services, tmp_path / f"pipeline-{speed}", catalogue, quick)
+            try:
+                pipeline.start_all()
+                env = {**os.environ, "ENVALERT_MQTT_PORT": str(services.mqtt_port)}
+                started = time.monotonic()
+                assert envalert("replay", str(recording), "--speed", str(speed), env=env).returncode == 0
+                took = time.monotonic() - started
+                assert (took > 35) if speed == 1 else (took < 20), f"{took:.1f} s at {speed}×"
+
+                def alerts() -> list[tuple[object, ...]]:
+                    records = kafka_records(services.kafka_bootstrap, "alerts")
+                    events = [AlertEvent.model_validate_json(value or b"") for _, value in records]
+                    return [(e.rule, e.state, e.severity, e.value, e.event_time) for e in events]
+
+                told[speed] = wait_until(
+                    lambda: len(found := alerts()) >= 2 and found, 60, "the leak's alerts"
+                )
+            finally:
+                pipeline.stop()
+    assert told[1] == told[100]
+    assert [(rule, state) for rule, state, *_ in told[1]] == [
+        ("vocs.nmhc.single", "firing"),
+        ("vocs.nmhc.single", "resolved"),
+    ]
