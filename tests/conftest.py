@@ -21,6 +21,7 @@ import yaml
 from ingest.contract import Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
+from rules.events import AlertEvent
 from streams import processes
 from streams.influx import influxql
 from streams.stack import Influxd, ManagedService, Mosquitto, Tansu, free_port
@@ -86,6 +87,11 @@ class Services:
             return self.influx_query(f"SELECT * FROM {measurements}")
         except OSError:
             return []
+
+    def alert_events(self) -> list[AlertEvent]:
+        """The transitions on Kafka ``alerts`` so far, in order."""
+        records = kafka_records(self.kafka_bootstrap, "alerts")
+        return [AlertEvent.model_validate_json(value or b"") for _, value in records]
 
     def rejected(self) -> list[dict[str, Any]]:
         """The dead-letter records so far, decoded."""

@@ -17,7 +17,6 @@ import pytest
 
 from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
 from ingest.stations import load_stations
-from rules.events import AlertEvent
 from simulators.generators import FLEET
 from simulators.publisher import WindowedPublisher, message_of
 from simulators.recording import read_messages, recorded_line
@@ -26,7 +25,6 @@ from tests.conftest import (
     Pipeline,
     Services,
     envalert,
-    kafka_records,
     running_services,
     wait_until,
     write_catalogue,
@@ -124,9 +122,9 @@ def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(tmp_path: Path) -> Non
                 assert (took > 35) if speed == 1 else (took < 20), f"{took:.1f} s at {speed}×"
 
                 def alerts() -> list[tuple[object, ...]]:
-                    records = kafka_records(services.kafka_bootstrap, "alerts")
-                    events = [AlertEvent.model_validate_json(value or b"") for _, value in records]
-                    return [(e.rule, e.state, e.severity, e.value, e.event_time) for e in events]
+                    return [
+                        (e.rule, e.state, e.severity, e.value, e.event_time) for e in services.alert_events()
+                    ]
 
                 told[speed] = wait_until(
                     lambda: len(found := alerts()) >= 2 and found, 60, "the leak's alerts"

@@ -13,11 +13,10 @@ import pytest
 from ingest.contract import Kind
 from ingest.stations import Station, load_stations
 from rules.catalogue import load_catalogue
-from rules.events import AlertEvent
 from rules.offline import judge_offline
 from simulators.generators import FLEET
 from simulators.scenarios import Scenario, load_scenario, shipped
-from tests.conftest import Pipeline, Services, envalert, kafka_records, wait_until
+from tests.conftest import Pipeline, Services, envalert, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -62,11 +61,7 @@ def test_a_scenario_end_to_end(
     assert f"published {len(readings)} readings" in simulated.stdout
 
     def live() -> set[tuple[object, ...]]:
-        events = [
-            AlertEvent.model_validate_json(v or b"")
-            for _, v in kafka_records(services.kafka_bootstrap, "alerts")
-        ]
-        return {(e.rule, e.subject, e.state, e.severity, e.event_time) for e in events}
+        return {(e.rule, e.subject, e.state, e.severity, e.event_time) for e in services.alert_events()}
 
     wait_until(lambda: len(live()) >= len(expected), 120, f"{len(expected)} transitions on Kafka alerts")
     assert live() == expected

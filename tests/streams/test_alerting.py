@@ -15,7 +15,6 @@ import pytest
 from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Kind, Reading
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
-from rules.events import AlertEvent
 from rules.offline import judge_offline
 from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
@@ -294,10 +293,7 @@ def test_a_day_of_a_100_station_fleet_is_judged_live_exactly_as_offline(
     expected = {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in offline.transitions}
 
     def live() -> set[tuple[object, ...]]:
-        events = [
-            AlertEvent.model_validate_json(value or b"")
-            for _, value in kafka_records(services.kafka_bootstrap, "alerts")
-        ]
+        events = services.alert_events()
         return {(e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in events}
 
     fleet_rules = {t[0] for t in expected if t[1] in {"郑州市", *DISTRICTS}}
@@ -408,11 +404,7 @@ def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
         assert {(rule, "firing"), (rule, "resolved")} <= fired_and_resolved, rule
 
     def live() -> set[tuple[object, ...]]:
-        events = [
-            AlertEvent.model_validate_json(value or b"")
-            for _, value in kafka_records(services.kafka_bootstrap, "alerts")
-        ]
-        return {(e.rule, e.subject, e.state, e.severity, e.event_time) for e in events}
+        return {(e.rule, e.subject, e.state, e.severity, e.event_time) for e in services.alert_events()}
 
     wait_until(lambda: len(live()) >= len(expected), 90, f"{len(expected)} transitions")
     assert live() == expected
