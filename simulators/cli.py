@@ -13,6 +13,7 @@ from ingest.config_files import ConfigError
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
 from rules.durations import parse_duration
+from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
 from simulators.publisher import message_of, publish_messages
 from simulators.recording import RecordingError
@@ -33,7 +34,18 @@ SPEED = click.option(
 @click.option(
     "--stations", "stations_file", type=click.Path(path_type=Path), default=FLEET, show_default=True
 )
-@click.option("--size", type=int, default=None, help="only the first N stations of the catalogue")
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="N stations: the catalogue's first N, or copies of it",
+)
+@click.option(
+    "--catalogue-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the fleet's catalogue here, for the worker and notifier (ENVALERT_STATIONS_FILE)",
+)
 @click.option("--duration", default="1h", show_default=True, help="baseline only: how long, e.g. 30m, 6h, 2d")
 @click.option(
     "--step", default="1m", show_default=True, help="baseline only: time between a station's readings"
@@ -47,6 +59,7 @@ def simulate(
     recent: bool,
     stations_file: Path,
     size: int | None,
+    catalogue_out: Path | None,
     duration: str,
     step: str,
     seed: int,
@@ -57,7 +70,10 @@ def simulate(
     try:
         stations = load_stations(stations_file)
         if size is not None:
-            stations = dict(list(stations.items())[:size])
+            stations = scaled(stations, size)
+        if catalogue_out:
+            write_catalogue(stations, catalogue_out)
+            click.echo(f"wrote the catalogue of {len(stations)} stations to {catalogue_out}")
         if scenario:
             plan = load_scenario(scenario)
             plan = plan.recent(datetime.now(UTC)) if recent else plan
