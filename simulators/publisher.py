@@ -59,6 +59,7 @@ class WindowedPublisher:
             answered.set()
 
         self._client.on_connect = connected
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.connect(settings.mqtt_host, settings.mqtt_port, settings.mqtt_keepalive)
         self._client.loop_start()
         if not answered.wait(connect_timeout) or answers[0].is_failure:
