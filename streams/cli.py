@@ -27,16 +27,19 @@ from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
 
 
-def _stack(folder: Path) -> list[ManagedService]:
+def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
+    """The local services; only starting them needs the broker's accounts (made on first start)."""
     bridge, worker = BridgeSettings(), WorkerSettings()
     kafka_port = int(bridge.kafka_bootstrap.rsplit(":", 1)[1])
     influx_port = urlsplit(worker.influx_url).port or 8086
-    accounts = local_accounts(folder)
-    assert accounts is not None
-    try:
-        access = accounts.access(load_stations(worker.stations_file))
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    access = None
+    if starting:
+        accounts = local_accounts(folder)
+        assert accounts is not None
+        try:
+            access = accounts.access(load_stations(worker.stations_file))
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
     return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access)
 
 
@@ -84,7 +87,7 @@ def stack_install() -> None:
 def stack_up(folder: Path) -> None:
     """Install what is missing, start each service on its own port, wait until healthy."""
     try:
-        for service in _stack(folder):
+        for service in _stack(folder, starting=True):
             click.echo(f"starting {service.spec.name} …")
             service.start()
             click.echo(f"  {service.status()}")

@@ -32,6 +32,13 @@ def notifier(tmp_path: Path, sinks: Sinks, routing: Routing, clock: Clock) -> No
     )
 
 
+def queue(desk: Notifier, clock: Clock, *alerts: AlertEvent) -> None:
+    """Take the alerts and let the shipped group wait (30 s) pass: their notices are queued."""
+    desk.take(alerts)
+    clock.advance(seconds=30)
+    desk.tick()
+
+
 def deliver(desk: Notifier) -> int:
     return asyncio.run(desk.deliver_due())
 
@@ -44,9 +51,7 @@ def test_chinese_subject_and_body_arrive_intact_by_mail_and_by_webhook(
 ) -> None:
     clock = Clock(T0 + timedelta(minutes=40))
     desk = notifier(tmp_path, sinks, routing, clock)
-    desk.take([PM25])
-    clock.advance(seconds=30)
-    desk.tick()
+    queue(desk, clock, PM25)
     assert deliver(desk) == 3
     queued = {
         m.contact: m
@@ -85,9 +90,7 @@ def test_a_webhook_down_for_a_while_gets_each_notice_exactly_once(
     clock = Clock()
     desk = notifier(tmp_path, sinks, routing, clock)
     sinks.webhook.down.set()
-    desk.take([PM25, event("noise.night.sudden", "ZZ-NOI-GC01", value=80, threshold=70)])
-    clock.advance(seconds=30)
-    desk.tick()
+    queue(desk, clock, PM25, event("noise.night.sudden", "ZZ-NOI-GC01", value=80, threshold=70))
     for wait in (2, 4, 8, 16, 32, 60):  # the backoff: the webhook stays down for two minutes
         deliver(desk)
         assert deliver(desk) == 0, "nothing is due again before its backoff"
@@ -116,9 +119,7 @@ def test_a_message_nobody_takes_is_given_up_after_the_configured_time(
     clock = Clock()
     desk = notifier(tmp_path, sinks, routing, clock)
     sinks.webhook.down.set()
-    desk.take([event("groundwater.level.low", "ZZ-GW-JWT01", value=61.5, threshold=62)])
-    clock.advance(seconds=30)
-    desk.tick()
+    queue(desk, clock, event("groundwater.level.low", "ZZ-GW-JWT01", value=61.5, threshold=62))
     while desk.store.counts()["waiting"] > 0:
         deliver(desk)
         clock.advance(seconds=61)
@@ -148,9 +149,7 @@ def test_credentials_never_reach_the_log(
         board_url="http://board.example",
         retry=RETRY,
     )
-    desk.take([PM25])
-    clock.advance(seconds=30)
-    desk.tick()
+    queue(desk, clock, PM25)
     with caplog.at_level(logging.INFO):
         deliver(desk)
     assert (
@@ -193,9 +192,7 @@ def test_each_default_route_reaches_exactly_its_units_and_channels(
 ) -> None:
     clock = Clock()
     desk = notifier(tmp_path, sinks, routing, clock)
-    desk.take([alert])
-    clock.advance(seconds=30)
-    desk.tick()
+    queue(desk, clock, alert)
     assert {(m.unit, m.contact) for m in desk.store.due(clock.now)} == reached
 
 
