@@ -10,6 +10,7 @@ demo: install
 	$(BIN)/envalert demo
 
 test: install
+	$(BIN)/envalert stack install --browser
 	$(BIN)/pytest
 
 lint: install

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 
 
@@ -18,3 +20,14 @@ def run_until_signalled(serve: Callable[[asyncio.Event], Awaitable[None]]) -> No
         await serve(stop)
 
     asyncio.run(main())
+
+
+def wait_until_signalled() -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM: how a person stops a command left running."""
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            stopped.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

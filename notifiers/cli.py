@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import uuid
 from datetime import datetime, timedelta
 
@@ -14,7 +12,7 @@ import click
 from ingest.config_files import ConfigError
 from ingest.contract import CHINA_STANDARD_TIME
 from ingest.settings import LOG_FORMAT
-from ingest.signals import run_until_signalled
+from ingest.signals import run_until_signalled, wait_until_signalled
 from notifiers.lifecycle import wall_clock
 from notifiers.settings import NotifierSettings
 from notifiers.silences import LABELS, Acknowledgement, Silence
@@ -205,7 +203,7 @@ def silence_add(
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    _store().add_silence(made)
+    _store().add_silence(made, by=by, at=now)
     click.echo(f"silence {made.id} until {made.ends_at:%Y-%m-%d %H:%M} UTC: {made.matchers}")
 
 
@@ -222,7 +220,8 @@ def silence_list(everything: bool) -> None:
 
 @silence.command("expire")
 @click.argument("silence_id")
-def silence_expire(silence_id: str) -> None:
+@click.option("--by", required=True, help="who ends it")
+def silence_expire(silence_id: str, by: str) -> None:
     """End a silence now."""
     store = _store()
     found = next((s for s in store.silences() if s.id == silence_id), None)
@@ -230,8 +229,9 @@ def silence_expire(silence_id: str) -> None:
         raise click.ClickException(
             f"no silence {silence_id!r}; `envalert notify silence list --all` lists them"
         )
-    ends = max(wall_clock(), found.starts_at + timedelta(seconds=1))
-    store.add_silence(found.model_copy(update={"ends_at": ends}))
+    now = wall_clock()
+    ends = max(now, found.starts_at + timedelta(seconds=1))
+    store.add_silence(found.model_copy(update={"ends_at": ends}), by=by, at=now, expired=True)
     click.echo(f"silence {silence_id} expired")
 
 
@@ -242,8 +242,6 @@ def silence_expire(silence_id: str) -> None:
 def sink(host: str, mail_port: int, webhook_port: int) -> None:
     """A local mail server and webhook that print every notification they receive, for trials and
     development (the shipped directory's contacts point here by default). Ctrl-C stops it."""
-    import threading
-
     from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 
     def show(item: Received) -> None:
@@ -255,11 +253,8 @@ def sink(host: str, mail_port: int, webhook_port: int) -> None:
     for receiver in receivers:
         receiver.start()
     click.echo(f"mail on {receivers[0].address}, webhook on {receivers[1].address}; Ctrl-C stops")
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
-            stopped.wait()
+        wait_until_signalled()
     finally:
         for receiver in receivers:
             receiver.stop()

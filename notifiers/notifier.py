@@ -54,18 +54,19 @@ class Notifier:
         parent = self.directory.parent(name)
         return parent.name if parent else None
 
-    def take(self, events: Iterable[AlertEvent]) -> int:
-        """Take a batch of transitions (some perhaps seen before); returns how many were new."""
-        now, keys = self.clock(), []
+    def take(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
+        """Take a batch of transitions (some perhaps seen before); returns the new ones."""
+        now, keys, new = self.clock(), [], []
         for event in events:
             if event.key in keys or self.store.seen(event.key):
                 continue
             keys.append(event.key)
+            new.append(event)
             station = self.stations.get(event.subject) if event.subject_kind == "station" else None
             units = self.routing.units_for(event, station)
             self.lifecycle.receive(self.state, event, units, labels(event, station), now)
         self._step(now, keys)
-        return len(keys)
+        return new
 
     def tick(self) -> None:
         """Queue whatever the clock has made due: group waits over, repeats, escalations."""

@@ -19,6 +19,11 @@ from pydantic import ValidationError
 
 from ingest.kafka import ensure_topics
 from ingest.stations import Station, load_stations
+from notifiers.board.api import Board, start_board
+from notifiers.board.live import Live, follow
+from notifiers.board.metrics import measure_lag
+from notifiers.board.users import load_users
+from notifiers.board.views import PlanTargets
 from notifiers.directory import Directory, load_directory
 from notifiers.lifecycle import wall_clock
 from notifiers.notifier import Notifier, RetryPolicy
@@ -26,6 +31,7 @@ from notifiers.records import notification_line
 from notifiers.routing import Routing, load_routing
 from notifiers.settings import NotifierSettings
 from notifiers.store import Store
+from rules.catalogue import load_catalogue
 from rules.events import AlertEvent
 from streams.influx import InfluxUnavailableError, make_writer
 
@@ -58,7 +64,9 @@ def build(settings: NotifierSettings, clock: Callable[[], datetime] = wall_clock
     return Notifier(store, directory, routing, stations, clock, board_url=settings.board_url, retry=retry)
 
 
-async def take_events(notifier: Notifier, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+async def take_events(
+    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=500)
         events = []
@@ -70,11 +78,12 @@ async def take_events(notifier: Notifier, consumer: AIOKafkaConsumer, stop: asyn
                     log.error("skipped a record of %s at offset %d: %s", record.topic, record.offset, error)
         if batches:
             taken = notifier.take(events)
+            live.saw_transitions(taken)
             try:
                 await consumer.commit()
             except KafkaError as error:  # a rebalance: the events come again, and are known as seen
                 log.warning("could not commit the alert offsets: %s", error)
-            log.debug("took %d new of %d alert events", taken, len(events))
+            log.debug("took %d new of %d alert events", len(taken), len(events))
 
 
 async def deliver(notifier: Notifier, every: float, stop: asyncio.Event) -> None:
@@ -111,9 +120,21 @@ async def record_attempts(notifier: Notifier, settings: NotifierSettings, stop: 
         await writer.close()
 
 
+def make_board(settings: NotifierSettings, notifier: Notifier) -> Board:
+    return Board(
+        notifier=notifier,
+        live=Live(),
+        users=load_users(settings.board_users_file),
+        targets=PlanTargets.of(load_catalogue(settings.rules_file)),
+        read_auth=settings.board_read_auth,
+    )
+
+
 async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     notifier = build(settings)
-    await ensure_topics(settings, [settings.alerts_topic])
+    board = make_board(settings, notifier)
+    topics = [settings.alerts_topic, settings.readings_topic, settings.derived_topic, settings.rejected_topic]
+    await ensure_topics(settings, [*topics, settings.ticks_topic, settings.fleet_topic])
     consumer = AIOKafkaConsumer(
         settings.alerts_topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -130,6 +151,13 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     while not consumer.assignment():
         await asyncio.sleep(0.1)
     log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(consumer.assignment())))
+    runner = await start_board(board, settings.board_bind, settings.board_port)
+    log.info(
+        "board on http://%s:%d/board (%s)",
+        settings.board_bind,
+        settings.board_port,
+        f"{len(board.users)} user(s) may write" if len(board.users) else "read-only: no users file",
+    )
     log.info(
         "%s: %d units in %s, outbox %s, store %s",
         READY,
@@ -140,11 +168,15 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     )
     try:
         await asyncio.gather(
-            take_events(notifier, consumer, stop),
+            take_events(notifier, consumer, board.live, stop),
             deliver(notifier, settings.notifier_tick_seconds, stop),
             record_attempts(notifier, settings, stop),
+            follow(settings, board.live, stop),
+            measure_lag(settings, board.lag, stop),
         )
     finally:
+        board.stop.set()
+        await runner.cleanup()
         await consumer.stop()
         log.info("notifier stopped: outbox %s", notifier.store.counts())
         notifier.store.close()

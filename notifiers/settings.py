@@ -18,8 +18,17 @@ class NotifierSettings(WorkerSettings):
     #: SQLite file with the lifecycle state, the outbox, silences and acknowledgements.
     notifier_db: Path = Path(".envalert/notifier/notifier.db")
     notifier_group: str = "envalert-notifier"
-    #: Links in messages point here (the monitoring board, issue #7).
-    board_url: str = "http://localhost:6066/board"
+    #: Links in messages point here: the board this notifier serves, as people reach it.
+    board_url: str = "http://localhost:6067/board"
+    board_port: int = 6067
+    #: 0.0.0.0 in a container or to serve a wall screen on another machine.
+    board_bind: str = "127.0.0.1"
+    #: Who may acknowledge and silence (notifiers/board/users.py); without it the board is read-only.
+    board_users_file: Path | None = None
+    #: Ask for a token on reads too, not only on writes.
+    board_read_auth: bool = False
+    #: Readings per partition read again at start, to know when each station was last seen.
+    board_backlog_per_partition: int = Field(20_000, ge=0)
     notify_timeout_seconds: float = Field(10.0, gt=0, description="per target and attempt")
     notify_retry_first_seconds: float = Field(2.0, gt=0)
     notify_retry_max_seconds: float = Field(300.0, gt=0)

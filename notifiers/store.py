@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
 
 from notifiers.lifecycle import NotifierState
 from notifiers.silences import Acknowledgement, Silence
@@ -54,6 +57,14 @@ CREATE TABLE IF NOT EXISTS acks (
     fingerprint TEXT NOT NULL, started_at TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (fingerprint, started_at)
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
 """
 
 
@@ -72,6 +83,16 @@ class Message:
     id: int = 0
     attempts: int = 0
     created_at: datetime | None = None
+
+
+class AuditEntry(BaseModel):
+    """One write by a person: who, when, what, on which alert or silence."""
+
+    at: datetime
+    by: str
+    action: Literal["acknowledge", "silence", "expire"]
+    target: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -218,12 +239,20 @@ class Store:
 
     # --- silences and acknowledgements ---------------------------------------------------------
 
-    def add_silence(self, silence: Silence) -> None:
-        self._db.execute(
-            "INSERT INTO silences (id, body) VALUES (?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (silence.id, silence.model_dump_json()),
-        )
+    def add_silence(self, silence: Silence, *, by: str, at: datetime, expired: bool = False) -> None:
+        """Create (or, when ``expired``, end) a silence; the audit log says who and when."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO silences (id, body) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                (silence.id, silence.model_dump_json()),
+            )
+            detail = (
+                ""
+                if expired
+                else f"{silence.matchers} until {silence.ends_at.isoformat()}: {silence.comment}"
+            )
+            self._audit(at, by, "expire" if expired else "silence", silence.id, detail)
 
     def silences(self, now: datetime | None = None) -> list[Silence]:
         """All silences, or those not yet over at ``now``."""
@@ -233,16 +262,45 @@ class Store:
         return [s for s in found if now is None or s.ends_at > now]
 
     def add_ack(self, ack: Acknowledgement) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO acks (fingerprint, started_at, body) VALUES (?, ?, ?)",
-            (ack.fingerprint, ack.started_at.isoformat(), ack.model_dump_json()),
-        )
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO acks (fingerprint, started_at, body) VALUES (?, ?, ?)",
+                (ack.fingerprint, ack.started_at.isoformat(), ack.model_dump_json()),
+            )
+            self._audit(ack.at, ack.by, "acknowledge", ack.fingerprint, ack.comment)
 
     def acks(self) -> list[Acknowledgement]:
         return [
             Acknowledgement.model_validate_json(row["body"])
             for row in self._db.execute("SELECT body FROM acks")
         ]
+
+    # --- who changed what ---------------------------------------------------------------------
+
+    def _audit(self, at: datetime, by: str, action: str, target: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO audit (at, by, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (at.isoformat(), by, action, target, detail),
+        )
+
+    def audit(self, limit: int = 200) -> list[AuditEntry]:
+        """The latest writes by people (acknowledgements, silences), newest first."""
+        rows = self._db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            AuditEntry(
+                at=datetime.fromisoformat(row["at"]),
+                by=row["by"],
+                action=row["action"],
+                target=row["target"],
+                detail=row["detail"],
+            )
+            for row in rows
+        ]
+
+    def attempt_counts(self) -> dict[str, int]:
+        """Delivery attempts so far by outcome (delivered, retrying, gave_up)."""
+        rows = self._db.execute("SELECT outcome, count(*) AS n FROM attempts GROUP BY outcome").fetchall()
+        return {row["outcome"]: row["n"] for row in rows}
 
 
 def _message(row: sqlite3.Row) -> Message:

@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 
-from streams.settings import WorkerSettings
+from streams.settings import WORKER_GROUP, WorkerSettings
 
 settings = WorkerSettings()
 
@@ -21,7 +21,7 @@ def broker_overrides(worker: WorkerSettings) -> dict[str, Any]:
 
 
 app = faust.App(
-    "envalert",
+    WORKER_GROUP,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
     topic_partitions=settings.topic_partitions,

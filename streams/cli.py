@@ -73,10 +73,11 @@ def stack() -> None:
 
 
 @stack.command("install")
-def stack_install() -> None:
+@click.option("--browser", is_flag=True, help="also Chromium and chromedriver, for the board's browser test")
+def stack_install(browser: bool) -> None:
     """Install the Debian packages the local stack needs (mosquitto, influxdb), if missing."""
     try:
-        for path in install_system_packages():
+        for path in install_system_packages(browser=browser):
             click.echo(f"found {path}")
     except StackError as error:
         raise click.ClickException(str(error)) from None
@@ -237,7 +238,8 @@ def run(folder: Path) -> None:
     help="which scenario to publish (envalert simulate --help)",
 )
 @click.option("--keep-running", is_flag=True, help="leave the local stack up afterwards")
-def demo(folder: Path, scenario: str, keep_running: bool) -> None:
+@click.option("--watch", is_flag=True, help="keep the pipeline and the board running until Ctrl-C")
+def demo(folder: Path, scenario: str, keep_running: bool, watch: bool) -> None:
     """Start the local stack and the pipeline, publish two days of the simulated fleet with an
     episode of every alert family, and show what arrived, the alerts and the notifications."""
     from streams.demo import run_demo
@@ -246,7 +248,7 @@ def demo(folder: Path, scenario: str, keep_running: bool) -> None:
     accounts = local_accounts(folder)
     assert accounts is not None
     try:
-        run_demo(Path(".envalert/logs"), scenario, accounts)
+        run_demo(Path(".envalert/logs"), scenario, accounts, watch=watch)
     finally:
         if keep_running:
             click.echo("\nthe stack keeps running: `envalert stack status`, `envalert stack down`")

@@ -23,13 +23,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from ingest.contract import CHINA_STANDARD_TIME, Reading
 from ingest.kafka import read_topic
 from ingest.settings import BridgeSettings, MqttSettings
+from ingest.signals import wait_until_signalled
 from ingest.stations import Station, load_stations
 from notifiers.routing import load_routing
+from notifiers.settings import NotifierSettings
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
 from simulators.publisher import WindowedPublisher, publish_readings
 from simulators.scenarios import Scenario, load_scenario
 from streams import processes
+from streams.demo_board import demo_board_users, show_board
 from streams.influx import influx_execute, influxql
 from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
@@ -184,17 +187,27 @@ def show_alerts(settings: WorkerSettings) -> None:
     )
 
 
-def run_demo(log_dir: Path, scenario: str, accounts: LocalAccounts) -> None:
+def run_demo(log_dir: Path, scenario: str, accounts: LocalAccounts, *, watch: bool = False) -> None:
     """The stations publish through the stack's gateway account, the bridge reads with its own."""
     worker = WorkerSettings()
     stations = load_stations(worker.stations_file)
     BridgeSettings()  # fail now, not in a child process, if a setting is malformed
     gateway = MqttSettings(mqtt_username=accounts.gateway.username, mqtt_password=accounts.gateway.password)
+    board_env, token = demo_board_users(log_dir.parent / "demo")
+    board = NotifierSettings()
     with local_receivers(log_dir) as receivers:
-        children = start_pipeline(log_dir, receivers.env | env_for(accounts.bridge))
+        children = start_pipeline(log_dir, receivers.env | env_for(accounts.bridge) | board_env)
+        click.secho(
+            f"\nthe live board: {board.board_url} (sign in with the token in {token} to acknowledge)",
+            bold=True,
+        )
         try:
             publish_and_show(gateway, worker, stations, load_scenario(scenario).recent(datetime.now(UTC)))
             show_notifications(receivers)
+            show_board(f"http://127.0.0.1:{board.board_port}")
+            if watch:
+                click.secho(f"\nthe pipeline keeps running: {board.board_url}; Ctrl-C stops it", bold=True)
+                wait_until_signalled()
         finally:
             processes.stop(children)
 

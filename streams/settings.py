@@ -13,6 +13,8 @@ from simulators.generators import FLEET
 
 #: The Zhengzhou fleet built from the plan (simulators/fleet.yaml).
 DEFAULT_STATIONS = FLEET
+#: The Faust app's id, which is also its Kafka consumer group.
+WORKER_GROUP = "envalert"
 
 
 class WorkerSettings(KafkaSettings):

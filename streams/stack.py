@@ -41,6 +41,9 @@ def free_port() -> int:
 
 
 def _find(binary: str) -> str | None:
+    """A program on the PATH (or in the system's bin folders), or a file given by its full path."""
+    if binary.startswith("/"):
+        return binary if Path(binary).exists() else None
     return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin")
 
 
@@ -52,16 +55,25 @@ DEBIAN_PACKAGES = {
     "openssl": "openssl",
     "victoria-metrics": "victoria-metrics",
 }
+#: The board's browser test drives Debian's Chromium through its chromedriver (no download), with
+#: a Chinese font so that its screenshots can be read.
+BROWSER_PACKAGES = {
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei",
+}
 
 
-def install_system_packages() -> list[str]:
-    """Make sure every program of the local stack is installed; return where each one is."""
-    return [apt_install(binary) for binary in DEBIAN_PACKAGES]
+def install_system_packages(*, browser: bool = False) -> list[str]:
+    """Make sure every program of the local stack (and the test browser) is installed; return
+    where each one is."""
+    wanted = DEBIAN_PACKAGES | (BROWSER_PACKAGES if browser else {})
+    return [apt_install(binary, package) for binary, package in wanted.items()]
 
 
-def apt_install(binary: str) -> str:
+def apt_install(binary: str, package: str | None = None) -> str:
     """Install a Debian package when we may (root with apt-get); otherwise say exactly how."""
-    package = DEBIAN_PACKAGES[binary]
+    package = package or DEBIAN_PACKAGES[binary]
     found = _find(binary)
     if found:
         return found

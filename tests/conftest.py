@@ -142,6 +142,7 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
+    board_port: int = field(default_factory=free_port)
 
     def env(self) -> dict[str, str]:
         return {
@@ -153,11 +154,17 @@ class Pipeline:
             "ENVALERT_INFLUX_DATABASE": self.services.database,
             "ENVALERT_STATIONS_FILE": str(self.stations_file),
             "ENVALERT_WORKER_WEB_PORT": str(self.web_port),
+            "ENVALERT_BOARD_PORT": str(self.board_port),
             "ENVALERT_WORKER_DATA_DIR": str(self.folder / "worker-data"),
             "ENVALERT_WRITE_RETRY_MAX_SECONDS": "2",
             "ENVALERT_WRITE_BATCH_SECONDS": "0.5",
             **self.extra_env,
         }
+
+    @property
+    def board(self) -> str:
+        """The notifier's board, once the notifier runs."""
+        return f"http://127.0.0.1:{self.board_port}"
 
     def log(self, name: str) -> Path:
         return self.folder / f"{name}.log"

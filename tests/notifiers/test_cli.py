@@ -29,7 +29,7 @@ def test_silences_are_created_listed_and_expired(tmp_path: Path) -> None:
         and "{'rule': 'air.*', 'district': '金水区'}" in listed
         and "by 李工: 站房检修" in listed
     )
-    assert envalert("notify", "silence", "expire", silence_id, env=env).returncode == 0
+    assert envalert("notify", "silence", "expire", silence_id, "--by", "王工", env=env).returncode == 0
     assert silence_id not in envalert("notify", "silence", "list", env=env).stdout
     assert silence_id in envalert("notify", "silence", "list", "--all", env=env).stdout
 

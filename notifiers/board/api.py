@@ -1,0 +1,333 @@
+"""The board's HTTP side (aiohttp): the page, the JSON API, the live feed and /metrics.
+
+Reads are open unless ``board_read_auth`` is set; writes (acknowledge, silence, expire) need a
+user's bearer token, and each is recorded in the store's audit log with the user's name. Every
+answer is a pydantic model, so ``/api/openapi.json`` is generated from the same classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from aiohttp import web
+from prometheus_client import generate_latest
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ingest.config_files import ConfigError
+from notifiers.board import openapi
+from notifiers.board.live import Live
+from notifiers.board.metrics import Lag, board_registry
+from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest
+from notifiers.board.users import BoardUsers
+from notifiers.board.views import (
+    Acknowledged,
+    PlanTargets,
+    Snapshot,
+    city_figures,
+    counts,
+    firing_alerts,
+    station_health,
+)
+from notifiers.notifier import Notifier
+from notifiers.silences import Acknowledgement, Silence
+from rules.durations import parse_duration
+
+Body = TypeVar("Body", bound=BaseModel)
+STATIC = files("notifiers.board") / "static"
+#: The exposition format's type, without the charset aiohttp wants passed on its own.
+METRICS_TYPE = "text/plain; version=0.0.4"
+#: A comment on the live feed this often keeps proxies from closing an idle stream.
+KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass
+class Board:
+    notifier: Notifier
+    live: Live
+    users: BoardUsers
+    targets: PlanTargets
+    #: Kept current by ``measure_lag`` in the service.
+    lag: Lag = field(default_factory=Lag)
+    read_auth: bool = False
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.registry = board_registry(self.notifier, self.live, self.lag, self.notifier.clock)
+
+    def now(self) -> datetime:
+        return self.notifier.clock()
+
+    def snapshot(self) -> Snapshot:
+        now = self.now()
+        alerts = firing_alerts(self.notifier.state.alerts, self.notifier.store, now)
+        return Snapshot(
+            generated_at=now,
+            counts=counts(alerts),
+            alerts=alerts,
+            stations=station_health(self.notifier.stations, alerts, self.live),
+            city=city_figures(self.live, self.targets),
+            silences=self.notifier.store.silences(now),
+            feed=list(self.live.feed),
+            units={unit.id: unit.name for unit in self.notifier.directory.units()},
+        )
+
+
+def refuse(status: type[web.HTTPException], error: str, where: str | None = None) -> web.HTTPException:
+    body = Problem(error=error, field=where).model_dump_json()
+    headers = {"WWW-Authenticate": 'Bearer realm="envalert"'} if status is web.HTTPUnauthorized else None
+    return status(text=body, content_type="application/json", headers=headers)
+
+
+def answer(model: BaseModel | list[Any], status: int = 200) -> web.Response:
+    body = (
+        model.model_dump_json()
+        if isinstance(model, BaseModel)
+        else TypeAdapter(list[Any]).dump_json(model).decode()
+    )
+    return web.Response(text=body, status=status, content_type="application/json")
+
+
+async def parsed(request: web.Request, model: type[Body]) -> Body:
+    """The request's JSON body as ``model``, or a 400 naming the first wrong field."""
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as error:
+        raise invalid(error) from None
+
+
+def invalid(error: ValidationError) -> web.HTTPException:
+    """A 400 naming the first wrong field and what is wrong with it."""
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or None
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return refuse(web.HTTPBadRequest, f"{first['msg']}{more}", where)
+
+
+def writer(board: Board, request: web.Request) -> str:
+    """The name of the user this write comes from, or the refusal to send."""
+    if not len(board.users):
+        raise refuse(
+            web.HTTPForbidden,
+            "this board is read-only: no users are configured (ENVALERT_BOARD_USERS_FILE)",
+        )
+    name = board.users.who(request.headers.get("Authorization"))
+    if name is None:
+        raise refuse(web.HTTPUnauthorized, "acknowledging and silencing need a user's token: Bearer <token>")
+    return name
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def reads_need_a_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With ``board_read_auth``, every API read and /metrics needs a token too (the live feed may
+    give it as ``?token=``, since browsers cannot set headers on an EventSource)."""
+    board = request.app[BOARD]
+    guarded = request.path.startswith("/api/") or request.path == "/metrics"
+    if board.read_auth and guarded and request.method == "GET" and request.path != "/api/openapi.json":
+        token = request.query.get("token")
+        header = request.headers.get("Authorization") or (f"Bearer {token}" if token else None)
+        if board.users.who(header) is None:
+            raise refuse(web.HTTPUnauthorized, "this board asks for a token on reads too: Bearer <token>")
+    return await handler(request)
+
+
+class Handlers:
+    """One method per route; ``make_app`` says which."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+
+    async def root(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/board")
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            text=(STATIC / "index.html").read_text(encoding="utf-8"), content_type="text/html"
+        )
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        types = {".js": "application/javascript", ".css": "text/css"}
+        kind = next((t for ext, t in types.items() if name.endswith(ext)), None)
+        resource = STATIC / name
+        if kind is None or "/" in name or not resource.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(text=resource.read_text(encoding="utf-8"), content_type=kind)
+
+    async def snapshot(self, request: web.Request) -> web.StreamResponse:
+        return answer(self.board.snapshot())
+
+    async def alerts(self, request: web.Request) -> web.StreamResponse:
+        shown = self.board.snapshot().alerts
+        for name in ("district", "kind", "severity", "rule"):
+            wanted = request.query.get(name)
+            if wanted:
+                shown = [a for a in shown if str(getattr(a, name) or "") == wanted]
+        if unit := request.query.get("unit"):  # a unit's name or id, as the messages link it
+            found = self.board.notifier.directory.find(unit)
+            shown = [a for a in shown if found and found.name in a.units]
+        return answer(shown)
+
+    async def stations(self, request: web.Request) -> web.StreamResponse:
+        return answer(self.board.snapshot().stations)
+
+    async def city(self, request: web.Request) -> web.StreamResponse:
+        return answer(city_figures(self.board.live, self.board.targets))
+
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        return answer(list(self.board.live.feed))
+
+    async def silences(self, request: web.Request) -> web.StreamResponse:
+        everything = request.query.get("all") in {"1", "true"}
+        return answer(self.board.notifier.store.silences(None if everything else self.board.now()))
+
+    async def audit(self, request: web.Request) -> web.StreamResponse:
+        return answer(self.board.notifier.store.audit())
+
+    async def me(self, request: web.Request) -> web.StreamResponse:
+        name = self.board.users.who(request.headers.get("Authorization"))
+        return answer(Me(name=name, can_write=name is not None, read_auth=self.board.read_auth))
+
+    async def acknowledge(self, request: web.Request) -> web.StreamResponse:
+        by = writer(self.board, request)
+        body = await parsed(request, AckRequest)
+        fingerprint = request.match_info["fingerprint"]
+        tracked = self.board.notifier.state.alerts.get(fingerprint)
+        if tracked is None or tracked.event.state != "firing":
+            raise refuse(web.HTTPNotFound, f"no firing alert {fingerprint!r}", "fingerprint")
+        ack = Acknowledgement(
+            fingerprint=fingerprint,
+            started_at=tracked.event.started_at,
+            by=by,
+            at=self.board.now(),
+            comment=body.comment,
+        )
+        self.board.notifier.store.add_ack(ack)
+        self.board.live.announce("ack", {"fingerprint": fingerprint, "by": by})
+        return answer(Acknowledged(by=ack.by, at=ack.at, comment=ack.comment))
+
+    async def silence(self, request: web.Request) -> web.StreamResponse:
+        by = writer(self.board, request)
+        body = await parsed(request, SilenceRequest)
+        now = self.board.now()
+        if (body.duration is None) == (body.ends_at is None):
+            raise refuse(web.HTTPBadRequest, "give exactly one of duration and ends_at", "duration")
+        try:
+            ends = body.ends_at or now + parse_duration(body.duration or "")
+            made = Silence(
+                id=uuid.uuid4().hex[:8],
+                matchers=body.matchers,
+                starts_at=now,
+                ends_at=ends,
+                created_by=by,
+                comment=body.comment,
+            )
+        except ValidationError as error:  # Silence's own checks: known labels, ends after it starts
+            raise invalid(error) from None
+        except ValueError as error:  # a duration that does not parse
+            raise refuse(web.HTTPBadRequest, str(error), "duration") from None
+        self.board.notifier.store.add_silence(made, by=by, at=now)
+        self.board.live.announce("silence", {"id": made.id, "by": by})
+        return answer(made, status=201)
+
+    async def expire(self, request: web.Request) -> web.StreamResponse:
+        by = writer(self.board, request)
+        silence_id = request.match_info["silence_id"]
+        store = self.board.notifier.store
+        found = next((s for s in store.silences() if s.id == silence_id), None)
+        if found is None:
+            raise refuse(web.HTTPNotFound, f"no silence {silence_id!r}", "silence_id")
+        now = self.board.now()
+        ended = found.model_copy(update={"ends_at": max(now, found.starts_at + timedelta(seconds=1))})
+        store.add_silence(ended, by=by, at=now, expired=True)
+        self.board.live.announce("silence", {"id": silence_id, "by": by, "expired": True})
+        return answer(ended)
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        stream = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await stream.prepare(request)
+        queue = self.board.live.subscribe()
+        try:
+            await stream.write(b"event: hello\ndata: {}\n\n")
+            while not self.board.stop.is_set():
+                try:
+                    message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    message = ": keepalive\n\n"
+                await stream.write(message.encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.board.live.unsubscribe(queue)
+        return stream
+
+    async def spec(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(openapi.document())
+
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=generate_latest(self.board.registry).decode(), content_type=METRICS_TYPE)
+
+
+ROUTES = [
+    ("GET", "/", "root"),
+    ("GET", "/board", "page"),
+    ("GET", "/board/", "page"),
+    ("GET", "/board/alerts/{fingerprint:.+}", "page"),
+    ("GET", "/board/static/{name}", "static"),
+    ("GET", "/api/snapshot", "snapshot"),
+    ("GET", "/api/alerts", "alerts"),
+    ("GET", "/api/stations", "stations"),
+    ("GET", "/api/city", "city"),
+    ("GET", "/api/feed", "feed"),
+    ("GET", "/api/silences", "silences"),
+    ("GET", "/api/audit", "audit"),
+    ("GET", "/api/me", "me"),
+    ("POST", "/api/alerts/{fingerprint:.+}/ack", "acknowledge"),
+    ("POST", "/api/silences", "silence"),
+    ("DELETE", "/api/silences/{silence_id}", "expire"),
+    ("GET", "/api/events", "events"),
+    ("GET", "/api/openapi.json", "spec"),
+    ("GET", "/metrics", "metrics"),
+]
+
+
+BOARD = web.AppKey("board", Board)
+
+
+def make_app(board: Board) -> web.Application:
+    app = web.Application(middlewares=[reads_need_a_token])
+    app[BOARD] = board
+    handlers = Handlers(board)
+    for method, path, name in ROUTES:
+        app.router.add_route(method, path, getattr(handlers, name))
+
+    async def close_feeds(_: web.Application) -> None:
+        board.stop.set()
+
+    app.on_shutdown.append(close_feeds)
+    return app
+
+
+async def start_board(board: Board, bind: str, port: int) -> web.AppRunner:
+    """Listen on ``bind:port``; the caller cleans the runner up when it stops."""
+    runner = web.AppRunner(make_app(board), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, bind, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot serve the board on {bind}:{port}: {error.strerror}; "
+            "fix: stop what uses the port, or set ENVALERT_BOARD_PORT to a free one"
+        ) from None
+    return runner

@@ -1,0 +1,159 @@
+"""The system's figures for Prometheus at the board's ``/metrics``: the whole pipeline in one page.
+
+Readings and rejects come from Kafka (as Live follows them), alerts and notification attempts
+from the notifier's state and store, consumer lag from the groups' committed offsets. They are
+read at each scrape, so the page never disagrees with the board.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from notifiers.board.live import Live
+from notifiers.board.views import firing_alerts
+from notifiers.notifier import Notifier
+from notifiers.settings import NotifierSettings
+from streams.settings import WORKER_GROUP
+
+log = logging.getLogger(__name__)
+
+#: (group, topic, partition) → records not yet committed by the group.
+Lag = dict[tuple[str, str, int], int]
+
+
+class BoardCollector(Collector):
+    def __init__(self, notifier: Notifier, live: Live, lag: Lag, clock: Callable[[], datetime]) -> None:
+        self.notifier, self.live, self.lag, self.clock = notifier, live, lag, clock
+
+    def collect(self) -> Iterator[Metric]:
+        live = self.live
+        yield CounterMetricFamily(
+            "envalert_readings", "Readings accepted onto Kafka since the board started", value=live.readings
+        )
+        yield GaugeMetricFamily(
+            "envalert_readings_per_second",
+            "Readings accepted per second over the last 10 s",
+            value=live.readings_per_second(),
+        )
+        rejected = CounterMetricFamily(
+            "envalert_readings_rejected", "Payloads in the dead-letter topic, by reason", labels=["reason"]
+        )
+        for reason, count in sorted(live.rejected.items()):
+            rejected.add_metric([reason], count)
+        yield rejected
+        yield self._alerts()
+        attempts = self.notifier.store.attempt_counts()
+        by_outcome = CounterMetricFamily(
+            "envalert_notification_attempts", "Delivery attempts by outcome", labels=["outcome"]
+        )
+        for outcome in ("delivered", "retrying", "gave_up"):
+            by_outcome.add_metric([outcome], attempts.get(outcome, 0))
+        yield by_outcome
+        yield CounterMetricFamily(
+            "envalert_notification_failures",
+            "Delivery attempts that failed (retried later or given up)",
+            value=sum(n for outcome, n in attempts.items() if outcome != "delivered"),
+        )
+        yield GaugeMetricFamily(
+            "envalert_notifications_waiting",
+            "Messages queued and not yet delivered",
+            value=self.notifier.store.counts()["waiting"],
+        )
+        lag = GaugeMetricFamily(
+            "envalert_consumer_lag",
+            "Records on a topic partition that a consumer group has not yet committed",
+            labels=["group", "topic", "partition"],
+        )
+        for (group, topic, partition), behind in sorted(self.lag.items()):
+            lag.add_metric([group, topic, str(partition)], behind)
+        yield lag
+
+    def _alerts(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(
+            "envalert_alerts",
+            "Firing alerts by severity, and how many of them are acknowledged or silenced",
+            labels=["state", "severity"],
+        )
+        alerts = firing_alerts(self.notifier.state.alerts, self.notifier.store, self.clock())
+        for severity in ("warning", "critical"):
+            mine = [a for a in alerts if a.severity and a.severity.value == severity]
+            family.add_metric(["firing", severity], len(mine))
+            family.add_metric(["acknowledged", severity], sum(a.acknowledged is not None for a in mine))
+            family.add_metric(["silenced", severity], sum(bool(a.silenced_by) for a in mine))
+        return family
+
+
+def board_registry(
+    notifier: Notifier, live: Live, lag: Lag, clock: Callable[[], datetime]
+) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(BoardCollector(notifier, live, lag, clock))
+    return registry
+
+
+async def measure_lag(settings: NotifierSettings, lag: Lag, stop: asyncio.Event, every: float = 5.0) -> None:
+    """Keep ``lag`` current for the worker's and the notifier's consumer groups.
+
+    Each group's offsets are read by a consumer that names the group but only assigns itself
+    partitions: it never joins, so it takes nothing from the group's members. (Tansu cannot
+    answer the admin client's OffsetFetch version; the consumer's it can.)
+    """
+    worker_topics = [
+        settings.readings_topic,
+        settings.ticks_topic,
+        settings.fleet_topic,
+        settings.alerts_topic,
+        settings.derived_topic,
+    ]
+    groups = {WORKER_GROUP: worker_topics, settings.notifier_group: [settings.alerts_topic]}
+    readers = {
+        group: AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        )
+        for group in groups
+    }
+    for group, reader in readers.items():
+        await reader.start()
+        reader.assign(
+            [
+                TopicPartition(t, n)
+                for t in groups[group]
+                for n in sorted(reader.partitions_for_topic(t) or [])
+            ]
+        )
+    try:
+        while not stop.is_set():
+            try:
+                measured: Lag = {}
+                for group, reader in readers.items():
+                    measured |= await _lag(group, reader)
+                lag.clear()
+                lag.update(measured)
+            except KafkaError as error:
+                log.warning("could not measure consumer lag: %s", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+    finally:
+        for reader in readers.values():
+            await reader.stop()
+
+
+async def _lag(group: str, reader: AIOKafkaConsumer) -> Lag:
+    partitions = sorted(reader.assignment())
+    latest: dict[TopicPartition, int] = await reader.end_offsets(partitions) if partitions else {}
+    found: Lag = {}
+    for tp in partitions:
+        committed = await reader.committed(tp)
+        if committed is not None:
+            found[(group, tp.topic, tp.partition)] = max(0, latest[tp] - committed)
+    return found

@@ -1,0 +1,78 @@
+"""Who may write on the board: named users, each with a bearer token, from a YAML file.
+
+Tokens are secrets, so the file names them (``${VAR}``, ``${file:PATH}``) the way the directory
+names contact passwords. A request proves who it is with ``Authorization: Bearer <token>``;
+the name is what the audit log and the acknowledgement record.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.config_files import ConfigError, load_yaml
+from notifiers.secrets import SecretMissingError, expand
+
+#: Shorter tokens are too easy to guess.
+MIN_TOKEN_LENGTH = 16
+
+
+class BoardUser(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="shown in the audit log and on acknowledgements")
+    token: str = Field(min_length=1, description="a secret: ${VAR} or ${file:PATH}")
+
+
+class UsersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[BoardUser] = Field(min_length=1)
+
+
+class BoardUsers:
+    """The resolved users; an empty set means nobody may write."""
+
+    def __init__(self, users: list[BoardUser]) -> None:
+        self._users = users
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def who(self, authorization: str | None) -> str | None:
+        """The user a request's ``Authorization`` header proves, or None."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        # Compare with every token, in constant time, so timing tells nothing about which is close.
+        found = [user.name for user in self._users if hmac.compare_digest(user.token, token.strip())]
+        return found[0] if found else None
+
+
+def load_users(path: Path | None, environ: Mapping[str, str] | None = None) -> BoardUsers:
+    """Read the users file, secrets resolved; ConfigError names the file, the field and the fix."""
+    if path is None:
+        return BoardUsers([])
+    parsed = load_yaml(path, UsersFile)
+    env = os.environ if environ is None else environ
+    users, tokens = [], set()
+    for index, user in enumerate(parsed.users):
+        where = f"{path}: users[{index}].token ({user.name})"
+        try:
+            token = expand(user.token, env, path.parent)
+        except SecretMissingError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"{where}: the token has {len(token)} characters; fix: use at least {MIN_TOKEN_LENGTH}, "
+                "e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            )
+        if token in tokens:
+            raise ConfigError(f"{where}: another user has the same token; fix: give each user their own")
+        tokens.add(token)
+        users.append(user.model_copy(update={"token": token}))
+    return BoardUsers(users)
