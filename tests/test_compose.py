@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ingest.settings import ENV_PREFIX, BridgeSettings
+from notifiers.board.users import load_users
 from notifiers.directory import load_directory
 from notifiers.settings import NotifierSettings
 from streams.settings import WorkerSettings
@@ -23,9 +24,16 @@ COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text
 SERVICES: dict[str, Any] = COMPOSE["services"]
 
 
+#: What the tests give for compose's required variables (``${NAME:?why}``).
+REQUIRED = {"ENVALERT_BOARD_TOKEN": "a-board-token-of-some-length"}
+
+
 def interpolate(value: object) -> str:
-    """Compose's ``${NAME:-default}``, taking the default, and ``$$`` for a literal dollar."""
-    return re.sub(r"(?<!\$)\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)).replace("$$", "$")
+    """Compose's ``${NAME:-default}``, taking the default, ``${NAME:?why}``, taking REQUIRED, and
+    ``$$`` for a literal dollar."""
+    text = re.sub(r"(?<!\$)\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    text = re.sub(r"(?<!\$)\$\{([A-Z_]+):\?[^}]*\}", lambda m: REQUIRED[m[1]], text)
+    return text.replace("$$", "$")
 
 
 def environment(service: str) -> dict[str, str]:
@@ -63,6 +71,11 @@ def test_the_expected_services_are_defined() -> None:
 def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
     fields |= set(re.findall(r"\$\{(ENVALERT_[A-Z_]+)", (ROOT / "notifiers/directory.yaml").read_text()))
+    # Secrets the config files mounted into the service name (the board's users file).
+    mounted = [
+        COMPOSE["configs"][c["source"]].get("content", "") for c in SERVICES[service].get("configs", [])
+    ]
+    fields |= {name for text in mounted for name in re.findall(r"\$\$\{(ENVALERT_[A-Z_]+)", text)}
     variables = {key for key in environment(service) if key.startswith(ENV_PREFIX)}
     assert variables, f"{service} sets no {ENV_PREFIX}* variables"
     assert variables <= fields, f"unknown settings in {service}: {sorted(variables - fields)}"
@@ -119,8 +132,8 @@ def test_the_image_holds_every_package_and_runs_the_envalert_command() -> None:
     assert SERVICES["bridge"]["command"] == ["bridge"] and SERVICES["worker"]["command"] == ["worker"]
 
 
-def test_the_notifier_keeps_its_store_on_a_volume_and_reaches_the_sink(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_notifier_keeps_its_store_on_a_volume_reaches_the_sink_and_serves_the_board(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings_env("notifier", monkeypatch)
     notifier = NotifierSettings()
@@ -136,5 +149,16 @@ def test_the_notifier_keeps_its_store_on_a_volume_and_reaches_the_sink(
         "sink:2580",
         "sink:2580",
     ]
+    assert (
+        notifier.board_bind == "0.0.0.0"
+        and f"{notifier.board_port}:{notifier.board_port}" in (SERVICES["notifier"]["ports"])
+    )
+    assert notifier.board_url == f"http://localhost:{notifier.board_port}/board"
+    [users] = SERVICES["notifier"]["configs"]
+    assert users["target"] == str(notifier.board_users_file)
+    users_file = tmp_path / "board-users.yaml"
+    users_file.write_text(interpolate(COMPOSE["configs"][users["source"]]["content"]), encoding="utf-8")
+    board_users = load_users(users_file, environment("notifier"))
+    assert board_users.who(f"Bearer {REQUIRED['ENVALERT_BOARD_TOKEN']}") == "值班员"
     sink = SERVICES["sink"]["command"]
     assert sink[:2] == ["notify", "sink"] and "0.0.0.0" in sink

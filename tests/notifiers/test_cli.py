@@ -32,6 +32,8 @@ def test_silences_are_created_listed_and_expired(tmp_path: Path) -> None:
     assert envalert("notify", "silence", "expire", silence_id, "--by", "王工", env=env).returncode == 0
     assert silence_id not in envalert("notify", "silence", "list", env=env).stdout
     assert silence_id in envalert("notify", "silence", "list", "--all", env=env).stdout
+    audit = [(entry.action, entry.by, entry.target) for entry in Store(tmp_path / "n.db").audit()]
+    assert audit == [("expire", "王工", silence_id), ("silence", "李工", silence_id)]
 
     wrong = envalert(
         "notify",

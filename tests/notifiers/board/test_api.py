@@ -350,3 +350,18 @@ def test_the_page_and_its_files_are_served(api: Api) -> None:
     assert api.get("/board/static/missing.js").status == 404
     assert api.get("/board/static/index.html").status == 404
     assert api.call("GET", "/", None).status == 200, "/ leads to the board"
+
+
+def test_message_links_lead_to_the_page_and_to_a_units_alerts(board: Board, api: Api) -> None:
+    """Messages link to {board}/alerts/<fingerprint> and {board}/?unit=<unit id>."""
+    take(board, PM25, SLIP, NOISE)
+    assert "告警看板" in api.get(f"/board/alerts/{quote(PM25.fingerprint, safe='')}").body
+    assert "告警看板" in api.get("/board/?unit=jinshui").body
+
+    def rules(unit: str) -> list[str]:
+        return sorted(a["rule"] for a in api.get(f"/api/alerts?unit={quote(unit)}").body)
+
+    assert rules("jinshui") == rules("金水区") == ["air.pm25.24h", "noise.night.leq"]
+    assert rules("市生态环境局") == ["ammonia.slip.1h"]
+    assert rules("nobody") == []
+    assert api.get("/api/snapshot").body["units"]["jinshui"] == "金水区"

@@ -23,7 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from simulators.publisher import publish_readings
+from simulators.publisher import WindowedPublisher, publish_readings
 from tests.conftest import Pipeline, Services
 from tests.notifiers.conftest import Sinks
 from tests.streams.test_alerting import SCR, hourly
@@ -70,6 +70,15 @@ def alert_row(driver: WebDriver) -> WebElement | None:
     return rows[0] if rows else None
 
 
+def scrape(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        lines = reply.read().decode().splitlines()
+    return {
+        name: float(value)
+        for name, _, value in (line.rpartition(" ") for line in lines if line and not line.startswith("#"))
+    }
+
+
 def screenshot(driver: WebDriver, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
@@ -100,7 +109,11 @@ def test_an_alert_appears_live_and_is_acknowledged_on_the_board(
     assert alert_row(browser) is None
     browser.execute_script("window.notReloaded = true")
 
-    publish_readings(services.mqtt_settings(), hourly([6.0, 6.2]))  # two hours over the SCR limit of 5
+    readings = hourly([6.0, 6.2])  # two hours over the SCR limit of 5
+    publish_readings(services.mqtt_settings(), readings)
+    broken = WindowedPublisher(services.mqtt_settings(), "broken-station")
+    broken.publish("env/v1/ammonia/NH3-1", b"NH3=6.0")
+    broken.close()
 
     text = waiting(browser, 60, "ammonia-slip alert on the board")(
         lambda d: (row := alert_row(d)) and row.text
@@ -133,6 +146,16 @@ def test_an_alert_appears_live_and_is_acknowledged_on_the_board(
         ("acknowledge", "值班员张工", SLIP)
     ]
     done = screenshot(browser, "board-acknowledged.png")
+    metrics = waiting(browser, 15, "readings, the reject and the worker's lag on /metrics")(
+        lambda _: (
+            (found := scrape(f"{pipeline.board}/metrics"))
+            and found.get("envalert_readings_total") == len(readings)
+            and found.get('envalert_readings_rejected_total{reason="not_json"}') == 1
+            and any(name.startswith('envalert_consumer_lag{group="envalert"') for name in found)
+            and found
+        )
+    )
+    assert metrics['envalert_alerts{severity="critical",state="acknowledged"}'] == 1
 
     browser.find_element(By.ID, "lang").click()
     waiting(browser, 5, "English page")(
