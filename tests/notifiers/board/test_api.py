@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from notifiers.board.api import ROUTES, Board
+from ingest.config_files import ConfigError
+from notifiers.board.api import ROUTES, Board, start_board
 from notifiers.board.users import BoardUsers
 from notifiers.directory import Directory
 from notifiers.routing import Routing
@@ -365,3 +367,14 @@ def test_message_links_lead_to_the_page_and_to_a_units_alerts(board: Board, api:
     assert rules("市生态环境局") == ["ammonia.slip.1h"]
     assert rules("nobody") == []
     assert api.get("/api/snapshot").body["units"]["jinshui"] == "金水区"
+
+
+def test_a_busy_port_fails_at_start_naming_the_setting(board: Board) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            ConfigError, match=f"cannot serve the board on 127.0.0.1:{port}.*ENVALERT_BOARD_PORT"
+        ):
+            asyncio.run(start_board(board, "127.0.0.1", port))
