@@ -175,7 +175,7 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
             measure_lag(settings, board.lag, stop),
         )
     finally:
-        board.stop.set()
+        board.live.close()
         await runner.cleanup()
         await consumer.stop()
         log.info("notifier stopped: outbox %s", notifier.store.counts())

@@ -55,7 +55,6 @@ class Board:
     #: Kept current by ``measure_lag`` in the service.
     lag: Lag = field(default_factory=Lag)
     read_auth: bool = False
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.registry = board_registry(self.notifier, self.live, self.lag, self.notifier.clock)
@@ -137,6 +136,14 @@ async def reads_need_a_token(request: web.Request, handler: Handler) -> web.Stre
         if board.users.who(header) is None:
             raise refuse(web.HTTPUnauthorized, "this board asks for a token on reads too: Bearer <token>")
     return await handler(request)
+
+
+async def next_message(queue: asyncio.Queue[str]) -> str:
+    """The next event for a page, a keepalive comment after a quiet while, or "" at the end."""
+    try:
+        return await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+    except TimeoutError:
+        return ": keepalive\n\n"
 
 
 class Handlers:
@@ -259,14 +266,10 @@ class Handlers:
         queue = self.board.live.subscribe()
         try:
             await stream.write(b"event: hello\ndata: {}\n\n")
-            while not self.board.stop.is_set():
-                try:
-                    message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    message = ": keepalive\n\n"
+            while message := await next_message(queue):
                 await stream.write(message.encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the page went away
         finally:
             self.board.live.unsubscribe(queue)
         return stream
@@ -312,7 +315,7 @@ def make_app(board: Board) -> web.Application:
         app.router.add_route(method, path, getattr(handlers, name))
 
     async def close_feeds(_: web.Application) -> None:
-        board.stop.set()
+        board.live.close()
 
     app.on_shutdown.append(close_feeds)
     return app

@@ -86,6 +86,16 @@ class Live:
     def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
         self._subscribers.discard(queue)
 
+    def close(self) -> None:
+        """End every page's stream (an empty message), so that stopping does not wait for them."""
+        for queue in self._subscribers:
+            while True:
+                try:
+                    queue.put_nowait("")
+                    break
+                except asyncio.QueueFull:
+                    queue.get_nowait()
+
     def announce(self, kind: str, data: object) -> None:
         """One server-sent event to every page; a page too slow to keep up misses it, and
         re-reads the snapshot on the next one."""

@@ -293,7 +293,10 @@ def test_the_live_feed_pushes_transitions_and_writes_as_they_happen(board: Board
             assert await stream.content.readuntil(b"\n\n") == b"event: hello\ndata: {}\n\n"
             take(board, PM25)
             board.live.announce("ack", {"fingerprint": PM25.fingerprint, "by": "值班员张工"})
-            return [(await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)).decode() for _ in range(2)]
+            told = [(await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)).decode() for _ in range(2)]
+            board.live.close()  # as when the notifier stops: open pages do not hold it up
+            assert await asyncio.wait_for(stream.content.read(), 5) == b""
+            return told
 
     transition, ack = api.loop.run_until_complete(listen())
     assert transition.startswith("event: transition\n") and PM25.key in transition and "金水区" in transition
