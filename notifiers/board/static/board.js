@@ -54,6 +54,7 @@ const board = {
   unit: new URLSearchParams(location.search).get("unit") || "",
 };
 
+const POLLUTANTS = { pm25: "PM2.5", pm10: "PM10", o3: "O₃", no2: "NO₂", so2: "SO₂", co: "CO" };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[board.lang][key] ?? key;
 
@@ -101,7 +102,8 @@ function translate() {
 function renderCity(city, counts) {
   $("aqi").textContent = city.aqi ?? "—";
   $("aqi-note").textContent = city.aqi == null ? "" :
-    t("aqi_note")(board.lang === "zh" ? city.category_zh : city.category_en, city.primary, beijing(city.aqi_hour));
+    t("aqi_note")(board.lang === "zh" ? city.category_zh : city.category_en,
+      city.primary?.split(",").map((p) => POLLUTANTS[p] || p).join("、"), beijing(city.aqi_hour));
   const aqiColour = city.aqi == null ? "var(--info)" : city.aqi > 200 ? "var(--critical)" :
     city.aqi > 100 ? "var(--warning)" : "var(--ok)";
   $("card-aqi").style.borderLeftColor = aqiColour;

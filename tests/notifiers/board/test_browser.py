@@ -140,11 +140,24 @@ def test_an_alert_appears_live_and_is_acknowledged_on_the_board(
             and not found.find_elements(By.CSS_SELECTOR, "button.ack")
         )
     )
+    click(browser, f'#alerts tr[data-fingerprint="{SLIP}"] button.silence', "silence button")
+    waiting(browser, 5, "silence dialog")(lambda d: d.find_element(By.ID, "silence-dialog").is_displayed())
+    browser.find_element(By.ID, "silence-why").send_keys("催化剂更换")
+    browser.find_element(By.ID, "silence-ok").click()
+    waiting(browser, 10, "silence on the row and in the list")(
+        lambda d: (
+            "已静默" in (alert_row(d) or d).text and "催化剂更换" in d.find_element(By.ID, "silences").text
+        )
+    )
     with urllib.request.urlopen(f"{pipeline.board}/api/audit", timeout=5) as reply:
         audit = json.load(reply)
-    assert [(entry["action"], entry["by"], entry["target"]) for entry in audit] == [
-        ("acknowledge", "值班员张工", SLIP)
+    assert [(entry["action"], entry["by"]) for entry in audit] == [
+        ("silence", "值班员张工"),
+        ("acknowledge", "值班员张工"),
     ]
+    assert (
+        audit[1]["target"] == SLIP and "{'rule': 'ammonia.slip.1h', 'subject': 'NH3-1'}" in audit[0]["detail"]
+    )
     done = screenshot(browser, "board-acknowledged.png")
     metrics = waiting(browser, 15, "readings, the reject and the worker's lag on /metrics")(
         lambda _: (
