@@ -252,9 +252,20 @@ let refreshing = null;
 async function refresh() {
   if (refreshing) return refreshing;
   refreshing = api("/api/snapshot").then((snapshot) => { board.snapshot = snapshot; render(); })
-    .catch((error) => console.warn("snapshot:", error.message))
+    .catch((error) => {
+      console.warn("snapshot:", error.message);
+      // A board that asks for a token on reads too: ask for it.
+      if (error.status === 401 && !$("signin-dialog").open) $("signin-dialog").showModal();
+    })
     .finally(() => { refreshing = null; });
   return refreshing;
+}
+
+// A burst of transitions (a city-wide episode) redraws the page once, not once per event.
+let soon = null;
+function refreshSoon() {
+  if (soon) return;
+  soon = setTimeout(() => { soon = null; refresh(); }, 300);
 }
 
 // --- writes ------------------------------------------------------------------------------------
@@ -345,8 +356,8 @@ function connect() {
   source = new EventSource("/api/events" + (board.token ? `?token=${encodeURIComponent(board.token)}` : ""));
   source.addEventListener("open", () => { $("live").className = "live on"; $("live").dataset.i18n = "online"; translate(); refresh(); });
   source.addEventListener("error", () => { $("live").className = "live off"; $("live").dataset.i18n = "offline"; translate(); });
-  source.addEventListener("transition", (event) => { board.fresh.add(JSON.parse(event.data).key); refresh(); });
-  for (const kind of ["ack", "silence", "figures"]) source.addEventListener(kind, () => refresh());
+  source.addEventListener("transition", (event) => { board.fresh.add(JSON.parse(event.data).key); refreshSoon(); });
+  for (const kind of ["ack", "silence", "figures"]) source.addEventListener(kind, refreshSoon);
 }
 
 function tick() {
