@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from simulators.generators import FLEET
+
 ENV_PREFIX = "ENVALERT_"
 #: How every envalert process logs.
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -50,3 +52,20 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     mqtt_session_expiry: int = Field(7 * 24 * 3600, description="seconds a broken session is kept")
     bridge_max_inflight: int = Field(2000, ge=1, description="messages between MQTT and Kafka ack")
     max_future_seconds: float = Field(300, ge=0, description="tolerated station clock lead")
+
+
+class GatewaySettings(MqttSettings):
+    """The HJ 212-2017 gateway: where stations connect, how strict it is, and the MQTT account
+    it publishes their readings with (the local stack's gateway account)."""
+
+    hj212_bind: str = Field("127.0.0.1", description="0.0.0.0 to take stations from the network")
+    hj212_port: int = 9212
+    #: A logger silent this long is disconnected (they send at least every minute or hour).
+    hj212_idle_seconds: float = Field(3900, gt=0)
+    hj212_max_segment: int = Field(4096, ge=100, le=9999, description="longest data segment taken")
+    #: Some field equipment computes the CRC wrongly: take its frames anyway, with a warning.
+    hj212_accept_bad_crc: bool = False
+    #: Factor codes beyond the defaults (ingest/hj212/mapping.py), as JSON: {"a99999": "tvoc"}.
+    hj212_factors: dict[str, str] = Field(default_factory=dict)
+    mqtt_client_id: str = Field(default_factory=lambda: f"envalert-hj212-{socket.gethostname()}")
+    stations_file: Path = FLEET

@@ -23,6 +23,15 @@ class NoiseZone(StrEnum):
     Z4B = "4b"
 
 
+class Hj212Access(BaseModel):
+    """How a station's HJ 212-2017 data logger identifies itself to the gateway."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mn: str = Field(min_length=1, max_length=24, description="the logger's MN (device number)")
+    password: str = Field(min_length=1, description="its PW; may be ${VAR} or ${file:PATH}")
+
+
 class Station(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -40,6 +49,7 @@ class Station(BaseModel):
     instrument_ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="metric → (low, high) the instrument can measure"
     )
+    hj212: Hj212Access | None = Field(None, description="stations that connect over HJ 212-2017")
 
     def tags(self) -> dict[str, str]:
         """InfluxDB tags besides the station id: what dashboards group and filter by."""

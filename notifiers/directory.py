@@ -15,9 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.config_files import ConfigError, load_yaml
+from ingest.secrets import SecretMissingError, expand
 from ingest.stations import Station
 from notifiers.delivery import masked, usable
-from notifiers.secrets import SecretMissingError, expand
 from rules.events import CITY_BUREAU, WATER_BUREAU, responsible_units
 from rules.model import Role
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import click
 
 from ingest.config_files import ConfigError
+from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
 from rules.durations import parse_duration
 from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
-from simulators.publisher import message_of, publish_messages
 from simulators.recording import RecordingError
 from simulators.replay import paced, progress_file, record, replay
 from simulators.scenarios import load_scenario, shipped

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ingest.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
+from ingest.publisher import Message, message_of
 from ingest.validation import Rejection, parse_reading
-from simulators.publisher import Message, message_of
 
 #: Messages are paced by their readings' own time; any time is "not in the future" for that.
 _NO_FUTURE_CHECK = timedelta(days=365 * 1000)

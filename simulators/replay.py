@@ -19,8 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ingest.mqtt import make_client
+from ingest.publisher import Message, WindowedPublisher
 from ingest.settings import MqttSettings
-from simulators.publisher import Message, WindowedPublisher
 from simulators.recording import event_time, read_messages, recorded_line
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from pydantic import SecretStr
 
 from ingest.config_files import ConfigError
-from ingest.settings import LOG_FORMAT, BridgeSettings
+from ingest.settings import LOG_FORMAT, BridgeSettings, GatewaySettings
 from ingest.signals import run_until_signalled
 from ingest.stations import load_stations
 from notifiers.cli import notify
@@ -187,6 +188,37 @@ def bridge(loglevel: str) -> None:
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
     settings = BridgeSettings()
     run_until_signalled(lambda stop: serve(settings, stop))
+
+
+@main.command()
+@click.option("-l", "--loglevel", default="info", show_default=True)
+@STACK_DIR
+def hj212(loglevel: str, folder: Path) -> None:
+    """Run the HJ 212-2017 gateway: data loggers connect over TCP (ENVALERT_HJ212_PORT, 9212),
+    their readings go to MQTT in our contract, until SIGINT or SIGTERM.
+
+    Stations connect with the MN and password of their `hj212` entry in the station catalogue.
+    With the local stack and no ENVALERT_MQTT_USERNAME set, it publishes with the stack's
+    gateway account."""
+    from ingest.hj212.gateway import GatewayConfigError, loggers, run_gateway
+
+    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+    accounts = local_accounts(folder, create=False)
+    settings = GatewaySettings()
+    if accounts and "ENVALERT_MQTT_USERNAME" not in os.environ:
+        account = {
+            "mqtt_username": accounts.gateway.username,
+            "mqtt_password": SecretStr(accounts.gateway.password),
+        }
+        settings = settings.model_copy(update=account)
+    try:
+        stations = loggers(load_stations(settings.stations_file))
+    except (ConfigError, GatewayConfigError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        run_until_signalled(lambda stop: run_gateway(settings, stations, stop))
+    except ConnectionError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.contract import CHINA_STANDARD_TIME, Reading
 from ingest.kafka import read_topic
+from ingest.publisher import WindowedPublisher, publish_readings
 from ingest.settings import BridgeSettings, MqttSettings
 from ingest.signals import wait_until_signalled
 from ingest.stations import Station, load_stations
@@ -29,7 +30,6 @@ from notifiers.routing import load_routing
 from notifiers.settings import NotifierSettings
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
-from simulators.publisher import WindowedPublisher, publish_readings
 from simulators.scenarios import Scenario, load_scenario
 from streams import processes
 from streams.demo_board import demo_board_users, show_board

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.config_files import ConfigError, load_yaml
-from notifiers.secrets import SecretMissingError, expand
+from ingest.secrets import SecretMissingError, expand
 
 #: Shorter tokens are too easy to guess.
 MIN_TOKEN_LENGTH = 16

@@ -11,9 +11,9 @@ import pytest
 
 from ingest.access import Account, broker_access, station_password
 from ingest.mqtt import make_client
+from ingest.publisher import WindowedPublisher
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
-from simulators.publisher import WindowedPublisher
 from streams.settings import DEFAULT_STATIONS
 from streams.stack import ManagedService, Mosquitto, free_port
 from tests.conftest import wait_until

@@ -17,9 +17,9 @@ import pytest
 
 from ingest.bridge import Bridge
 from ingest.contract import Reading, topic_for
+from ingest.publisher import WindowedPublisher, publish_readings, station_payload
 from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
-from simulators.publisher import WindowedPublisher, publish_readings, station_payload
 from streams.stack import ManagedService, Mosquitto, free_port
 from tests.conftest import Pipeline, Services, wait_until
 from tests.streams.test_pipeline import assert_all_stored, fleet, readings

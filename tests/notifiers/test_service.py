@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from ingest.kafka import make_producer, send_until_acked
+from ingest.publisher import publish_readings
 from ingest.settings import KafkaSettings
 from rules.events import AlertEvent
 from rules.model import Severity
-from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, envalert, wait_until
 from tests.notifiers.conftest import STATIONS, Sinks, event
 from tests.streams.test_alerting import SCR, hourly

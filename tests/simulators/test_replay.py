@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from ingest.publisher import WindowedPublisher, message_of
 from ingest.stations import load_stations
 from simulators.generators import FLEET
-from simulators.publisher import WindowedPublisher, message_of
 from simulators.recording import read_messages, recorded_line
 from simulators.replay import progress_file
 from tests.conftest import (

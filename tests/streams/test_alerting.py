@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Kind, Reading
+from ingest.publisher import publish_readings
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from simulators.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
 from tests.streams.fleets import DISTRICTS, LATENESS, a_day_is_a_year, a_day_of, fleet_of
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ingest.contract import Kind, Reading
+from ingest.publisher import publish_readings
 from ingest.stations import load_stations
 from simulators.generators import FLEET
-from simulators.publisher import publish_readings
 from simulators.scenarios import load_scenario
 from streams import processes
 from streams.stack import free_port

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from ingest.contract import Kind, Reading
+from ingest.publisher import publish_readings
 from ingest.stations import Station
-from simulators.publisher import publish_readings
 from streams.influx import InfluxUnavailableError, V2Writer, reading_line
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, apt_install, free_port, port_open

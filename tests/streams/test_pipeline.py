@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from ingest.contract import METRICS, Flag, Kind, Reading
-from simulators.publisher import publish_readings
+from ingest.publisher import publish_readings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from simulators.publisher import WindowedPublisher, publish_readings
+from ingest.publisher import WindowedPublisher, publish_readings
 from tests.conftest import Pipeline, Services
 from tests.notifiers.conftest import Sinks
 from tests.streams.test_alerting import SCR, hourly

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.publisher import WindowedPublisher
 from ingest.settings import MqttSettings
-from simulators.publisher import WindowedPublisher
 from streams.stack import ManagedService, Mosquitto, free_port
 
 pytestmark = pytest.mark.integration

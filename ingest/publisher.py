@@ -1,4 +1,5 @@
-"""Publish readings over MQTT as stations do: QoS 1, with a bounded window of unacked messages.
+"""Publish readings over MQTT as stations (and the HJ 212 gateway for them) do: QoS 1, with a
+bounded window of unacked messages.
 
 paho refuses new QoS 1 messages after ~65,535 unacked ones, so a fast publisher must keep
 its own window; this one blocks until the broker has acked enough of the earlier messages.
@@ -45,9 +46,16 @@ class WindowedPublisher:
     """paho reconnects by itself (``loop_start``) and sends again what was not acked."""
 
     def __init__(
-        self, settings: MqttSettings, client_id: str, window: int = 1000, connect_timeout: float = 15.0
+        self,
+        settings: MqttSettings,
+        client_id: str,
+        window: int = 1000,
+        connect_timeout: float = 15.0,
+        on_acked: Callable[[int], None] | None = None,
     ) -> None:
         self.acked = 0  # the broker acks a connection's QoS 1 messages in order
+        #: Called from paho's thread with the count acked so far.
+        self._on_acked = on_acked
         self._window = threading.BoundedSemaphore(window)
         self._size = window
         self._client = make_client(settings, client_id)
@@ -77,6 +85,8 @@ class WindowedPublisher:
     def _on_publish(self, *_: Any) -> None:
         self.acked += 1
         self._window.release()
+        if self._on_acked:
+            self._on_acked(self.acked)
 
     def publish(self, topic: str, payload: bytes) -> None:
         self._window.acquire()

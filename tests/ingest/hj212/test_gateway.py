@@ -1,0 +1,224 @@
+"""The HJ 212-2017 gateway as a real process: data loggers over TCP, readings on the real
+mosquitto; a fuzzed stream on one connection; and an ammonia-slip exceedance end to end."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from ingest.contract import CHINA_STANDARD_TIME
+from ingest.hj212.frame import Frame, FrameReader, build_frame
+from ingest.hj212.gateway import READY
+from ingest.hj212.packet import parse_segment
+from ingest.mqtt import make_client
+from streams.stack import free_port
+from tests.conftest import Pipeline, Services, wait_until, write_catalogue
+
+pytestmark = pytest.mark.integration
+
+MN, PASSWORD = "ZZNH3T01", "204813"
+STATIONS = {
+    "NH3-1": {
+        "kind": "ammonia",
+        "name": "1号机组SCR出口",
+        "district": "荥阳市",
+        "unit_type": "SCR",
+        "operator": "荥阳电厂",
+        "hj212": {"mn": MN, "password": "${HJ212_PW}"},
+    }
+}
+START = datetime(2026, 11, 27, 8, 0, tzinfo=CHINA_STANDARD_TIME)
+
+
+def data_frame(at: datetime, nh3: float, *, cn: str = "2051", mn: str = MN, pw: str = PASSWORD) -> bytes:
+    part = "Rtd" if cn == "2011" else "Avg"
+    segment = (
+        f"QN={at:%Y%m%d%H%M%S}000;ST=31;CN={cn};PW={pw};MN={mn};Flag=5;"
+        f"CP=&&DataTime={at:%Y%m%d%H%M%S};a21001-{part}={nh3},a21001-Flag=N&&"
+    )
+    return build_frame(segment)
+
+
+@dataclass
+class RunningGateway:
+    port: int
+    log: Path
+
+    def refusals(self) -> Counter[str]:
+        return Counter(re.findall(r"refused from \S+ \((\w+)\)", self.log.read_text(errors="replace")))
+
+
+@contextmanager
+def gateway(services: Services, catalogue: Path, folder: Path) -> Iterator[RunningGateway]:
+    """``envalert hj212`` on a free port, publishing to the test's mosquitto."""
+    port, log = free_port(), folder / "hj212.log"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "ENVALERT_MQTT_PORT": str(services.mqtt_port),
+        "ENVALERT_STATIONS_FILE": str(catalogue),
+        "ENVALERT_HJ212_PORT": str(port),
+        "ENVALERT_STACK_DIR": str(folder / "no-local-stack"),
+        "HJ212_PW": PASSWORD,
+    }
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "hj212"], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        wait_until(lambda: READY in log.read_text() or process.poll() is not None, 30, "the gateway ready")
+        assert process.poll() is None, log.read_text()
+        yield RunningGateway(port, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, f"the gateway crashed: see {log}"
+
+
+@contextmanager
+def mqtt_messages(services: Services) -> Iterator[list[tuple[str, bytes]]]:
+    received: list[tuple[str, bytes]] = []
+    lock = threading.Lock()
+    client = make_client(services.mqtt_settings(), "hj212-test-listener")
+
+    def on_message(_: mqtt.Client, __: Any, message: mqtt.MQTTMessage) -> None:
+        with lock:
+            received.append((message.topic, message.payload))
+
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe("env/v1/#", qos=1)
+    client.connect("localhost", services.mqtt_port)
+    client.loop_start()
+    try:
+        yield received
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def answers(connection: socket.socket, reader: FrameReader, want: int, timeout: float) -> list[Frame]:
+    """Read the gateway's answers until ``want`` have come (or fail after ``timeout`` s)."""
+    got: list[Frame] = []
+    connection.settimeout(0.5)
+
+    def more() -> bool:
+        try:
+            data = connection.recv(65536)
+        except TimeoutError:
+            return len(got) >= want
+        got.extend(item for item in reader.feed(data) if isinstance(item, Frame))
+        return len(got) >= want or not data
+
+    wait_until(more, timeout, f"{want} answers from the gateway")
+    return got
+
+
+def test_a_fuzzed_stream_on_one_connection_delivers_every_good_frame_and_logs_every_bad_one(
+    services: Services, tmp_path: Path
+) -> None:
+    catalogue = write_catalogue(tmp_path / "stations.yaml", STATIONS)
+    good = [data_frame(START + timedelta(minutes=i), 1.0 + i / 100, cn="2011") for i in range(60)]
+    valid_but_refused = {
+        "unknown_mn": data_frame(START, 9.9, mn="NOBODY"),
+        "wrong_password": data_frame(START, 9.9, pw="000000"),
+        "bad_value": build_frame(
+            f"QN=1;ST=31;CN=2011;PW={PASSWORD};MN={MN};Flag=5;CP=&&DataTime=20261127080000;a21001-Rtd=x&&"
+        ),
+        "bad_time": build_frame(
+            f"QN=1;ST=31;CN=2011;PW={PASSWORD};MN={MN};Flag=5;CP=&&DataTime=yesterday;a21001-Rtd=1&&"
+        ),
+        "no_cp": build_frame(f"QN=1;ST=31;CN=2011;PW={PASSWORD};MN={MN};Flag=5"),
+    }
+    broken = {
+        "bad_crc": data_frame(START, 9.9, cn="2011")[:-6] + b"0000\r\n",
+        "bad_length": b"##0010" + data_frame(START, 9.9)[6:],
+        "oversized": b"##9999" + b"x" * 20,
+    }
+    rng = random.Random(212)
+    bad = [frame for frame in [*valid_but_refused.values(), *broken.values()] for _ in range(3)]
+    stream_items = (
+        good
+        + bad
+        + [
+            b"\x00\xff garbage \r\n",
+            b"AT+CSQ\r\n",
+            bytes(rng.randrange(256) for _ in range(50)).replace(b"#", b""),
+        ]
+    )
+    rng.shuffle(stream_items)
+    # Good frames must stay in order: they carry the minutes in order; bad ones go anywhere.
+    order = iter(good)
+    stream = b"".join(next(order) if item in good else item for item in stream_items)
+
+    with mqtt_messages(services) as received, gateway(services, catalogue, tmp_path / "gw") as gw:
+        with socket.create_connection(("127.0.0.1", gw.port)) as connection:
+            position = 0
+            while position < len(stream):
+                step = rng.randrange(1, 700)
+                connection.sendall(stream[position : position + step])
+                position += step
+            replies = answers(connection, FrameReader(), len(good), 30)
+        wait_until(lambda: len(received) >= len(good), 15, "the good readings on MQTT")
+        refusals = gw.refusals()
+
+    assert len(received) == len(good), "each good frame published once, no bad one"
+    stamps = [int(re.search(rb'"ts": (\d+)', payload)[1]) for _, payload in received]  # type: ignore[index]
+    assert stamps == [int((START + timedelta(minutes=i)).timestamp() * 1000) for i in range(60)]
+    assert {topic for topic, _ in received} == {"env/v1/ammonia/NH3-1"}
+    assert len(replies) == len(good) and {parse_segment(r.segment).cn for r in replies} == {"9014"}
+    for reason in valid_but_refused:
+        assert refusals[reason] == 3, (reason, refusals)
+    for reason in broken:
+        assert refusals[reason] >= 3, (reason, refusals)
+    assert refusals["garbage"] >= 3
+    print(f"\nfuzzed stream: {len(good)} good frames published and answered; refused {dict(refusals)}")
+
+
+def test_an_ammonia_slip_exceedance_over_hj212_reaches_influxdb_and_raises_its_alert(
+    services: Services, pipeline_factory: Callable[..., Pipeline], tmp_path: Path
+) -> None:
+    """HJ 212 station → gateway → MQTT → bridge → Kafka → worker → InfluxDB and alerts."""
+    pipeline = pipeline_factory(STATIONS)
+    pipeline.start_all()
+    means = [2.4, 6.0, 6.2, 1.0]
+    frames = [
+        data_frame(START + timedelta(hours=hour, minutes=15 * quarter), value)
+        for hour, value in enumerate(means)
+        for quarter in range(4)
+    ] + [data_frame(START + timedelta(hours=len(means), minutes=5), 1.0)]
+    with gateway(services, pipeline.stations_file, tmp_path / "gw") as gw:
+        with socket.create_connection(("127.0.0.1", gw.port)) as connection:
+            connection.sendall(b"".join(frames))
+            answers(connection, FrameReader(), len(frames), 30)
+        wait_until(lambda: len(services.points()) == len(frames), 60, "every HJ 212 reading in InfluxDB")
+
+        def slip() -> list[tuple[str, str | None]]:
+            return [
+                (e.state, e.severity.value if e.severity else None)
+                for e in services.alert_events()
+                if e.rule == "ammonia.slip.1h" and e.state != "pending"
+            ]
+
+        wait_until(
+            lambda: ("resolved", "critical") in slip() or ("resolved", "warning") in slip(), 90, "the alert"
+        )
+    assert ("firing", "critical") in slip(), slip()
+    hours = sorted({row["time"] for row in services.points()})
+    assert len(hours) == len(frames) and all(row["nh3_flag"] == "N" for row in services.points())
+    print(f"\nammonia over HJ 212: {len(frames)} readings stored, transitions {slip()}")

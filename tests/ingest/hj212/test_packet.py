@@ -1,0 +1,140 @@
+"""HJ 212-2017 data segments: every command we take, the mapping to readings, and properties."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind
+from ingest.hj212.mapping import DEFAULT_FACTORS, reading_of
+from ingest.hj212.packet import Packet, PacketError, answer, parse_segment
+from ingest.stations import Station
+
+SCR = Station(id="ZZ-NH3-T01", kind=Kind.AMMONIA, name="1号机组SCR出口", district="荥阳市", unit_type="SCR")
+AIR = Station(id="ZZ-AIR-T01", kind=Kind.AIR, name="测试站", district="金水区")
+HEAD = "QN=20261128101500123;ST={st};CN={cn};PW=123456;MN=ZZNH3T01;Flag=5;CP=&&"
+
+
+def segment(cn: str, cp: str, st: str = "31") -> bytes:
+    return (HEAD.format(st=st, cn=cn) + cp + "&&").encode()
+
+
+def test_the_standards_example_segment() -> None:
+    packet = parse_segment(
+        b"QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"
+    )
+    assert (packet.qn, packet.st, packet.cn, packet.pw, packet.mn, packet.flag) == (
+        "20160801085857223", "32", "1062", "100000", "010000A8900016F000169DC0", 5,
+    )  # fmt: skip
+    assert packet.fields == {"RtdInterval": "30"} and packet.factors == {} and packet.wants_answer
+
+
+def test_real_time_data_2011_gives_each_factors_rtd_and_flag() -> None:
+    cp = "DataTime=20261128101500;a21001-Rtd=2.35,a21001-Flag=N;a99999-Rtd=1,a99999-Flag=N"
+    packet = parse_segment(segment("2011", cp))
+    assert packet.factors == {"a21001": {"Rtd": "2.35", "Flag": "N"}, "a99999": {"Rtd": "1", "Flag": "N"}}
+    reading, notes = reading_of(packet, SCR, DEFAULT_FACTORS)
+    assert reading is not None and reading.values == {"nh3": 2.35} and reading.flags == {}
+    assert reading.ts == datetime(2026, 11, 28, 10, 15, tzinfo=CHINA_STANDARD_TIME)
+    assert notes == ["factor a99999 is not a ammonia metric here (see ENVALERT_HJ212_FACTORS)"]
+
+
+@pytest.mark.parametrize("cn", ["2051", "2061"])
+def test_minute_and_hour_data_give_each_factors_average(cn: str) -> None:
+    cp = (
+        "DataTime=20261128100000;a34004-Min=30,a34004-Avg=41.5,a34004-Max=60,a34004-Flag=N;"
+        "a05024-Avg=120,a05024-Flag=C;a21005-Avg=0.8,a21005-Cou=1.2"
+    )
+    reading, _ = reading_of(parse_segment(segment(cn, cp, st="22")), AIR, DEFAULT_FACTORS)
+    assert reading is not None and reading.values == {"pm25": 41.5, "o3": 120.0, "co": 0.8}
+    assert reading.flags == {"o3": Flag.CALIBRATION}, "only N data is judged; the flag travels with it"
+
+
+def test_daily_data_notifications_and_answers_parse() -> None:
+    assert parse_segment(segment("2031", "DataTime=20261127000000;a21001-Avg=1.1")).cn == "2031"
+    assert parse_segment(segment("9013", "")).fields == {}
+    assert parse_segment(segment("9014", "")).cn == "9014"
+    assert (
+        parse_segment(segment("2081", "DataTime=20261128101500;RestartTime=20261128080000")).fields[
+            "RestartTime"
+        ]
+        == "20261128080000"
+    )
+
+
+def test_our_answers_carry_the_request_qn_and_ask_for_nothing() -> None:
+    request = parse_segment(segment("2011", "DataTime=20261128101500;a21001-Rtd=2.35"))
+    reply = answer(request, "9014")
+    assert reply.segment() == "QN=20261128101500123;ST=91;CN=9014;PW=123456;MN=ZZNH3T01;Flag=4;CP=&&&&"
+    assert not parse_segment(reply.segment().encode()).wants_answer
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"QN=1;ST=31;CN=2011;PW=1;MN=X;Flag=5", "no_cp"),
+        (b"QN=1;ST=31;CN=2011;PW=1;MN=X;CP=&&DataTime=1", "no_cp"),
+        (b"ST=31;CN=2011;PW=1;CP=&&&&", "bad_header"),
+        (b"ST=31;CN=2011;PW=1;MN=X;Oops=1;CP=&&&&", "bad_header"),
+        (b"ST=31;CN=2011;PW=1;MN=X;Flag=five;CP=&&&&", "bad_header"),
+        (b"ST=31;CN=2011;PW=1;MN=X;CP=&&a21001-Rtd&&", "bad_field"),
+        (b"ST=31;CN=2011;PW=1;MN=X;CP=&&a=1;a=2&&", "bad_field"),
+        ("ST=31;CN=2011;PW=1;MN=站;CP=&&&&".encode(), "not_ascii"),
+    ],
+)
+def test_malformed_segments_say_what_is_wrong(raw: bytes, reason: str) -> None:
+    with pytest.raises(PacketError) as failed:
+        parse_segment(raw)
+    assert failed.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("cp", "reason"),
+    [
+        ("a21001-Rtd=2.3", "no_time"),
+        ("DataTime=2026-11-28;a21001-Rtd=2.3", "bad_time"),
+        ("DataTime=20261128101500;a21001-Rtd=high", "bad_value"),
+        ("DataTime=20261128101500;a21001-Rtd=nan", "bad_value"),
+        ("DataTime=20261128101500;a21001-Rtd=2.3,a21001-Flag=Q", "bad_flag"),
+    ],
+)
+def test_unusable_data_says_what_is_wrong(cp: str, reason: str) -> None:
+    with pytest.raises(PacketError) as failed:
+        reading_of(parse_segment(segment("2011", cp)), SCR, DEFAULT_FACTORS)
+    assert failed.value.reason == reason
+
+
+TOKEN = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=";,=&-"), min_size=1, max_size=12
+)
+
+
+@given(
+    header=st.tuples(TOKEN, TOKEN, TOKEN, TOKEN, st.none() | TOKEN, st.none() | st.integers(0, 255)),
+    fields=st.dictionaries(TOKEN, TOKEN, max_size=4),
+    factors=st.dictionaries(TOKEN, st.dictionaries(TOKEN, TOKEN, min_size=1, max_size=4), max_size=4),
+)
+def test_build_then_parse_gives_the_same_packet(
+    header: tuple[str, str, str, str, str | None, int | None],
+    fields: dict[str, str],
+    factors: dict[str, dict[str, str]],
+) -> None:
+    st_, cn, pw, mn, qn, flag = header
+    packet = Packet(st=st_, cn=cn, pw=pw, mn=mn, qn=qn, flag=flag, fields=fields, factors=factors)
+    assert parse_segment(packet.segment().encode()) == packet
+
+
+@given(st.binary(max_size=400))
+def test_any_bytes_parse_or_raise_our_own_error(raw: bytes) -> None:
+    with contextlib.suppress(PacketError):
+        parse_segment(raw)
+
+
+@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200))
+def test_any_text_after_a_valid_header_parses_or_raises_our_own_error(cp: str) -> None:
+    with contextlib.suppress(PacketError):
+        reading_of(parse_segment(segment("2011", cp)), SCR, DEFAULT_FACTORS)
