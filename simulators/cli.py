@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from ingest.config_files import ConfigError
+from ingest.contract import Reading
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
-from ingest.stations import load_stations
+from ingest.stations import Station, load_stations
 from rules.durations import parse_duration
 from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
+from simulators.hj212_logger import send_readings
 from simulators.recording import RecordingError
 from simulators.replay import paced, progress_file, record, replay
 from simulators.scenarios import load_scenario, shipped
@@ -52,10 +55,19 @@ SPEED = click.option(
 )
 @click.option("--seed", type=int, default=2025, show_default=True)
 @click.option("--recent", is_flag=True, help="move the scenario to the days just before today's midnight")
+@click.option(
+    "--hj212",
+    "hj212",
+    metavar="HOST:PORT",
+    default=None,
+    help="speak HJ 212-2017 to this gateway (`envalert hj212`) instead of MQTT: the stations with "
+    "an hj212 entry in the catalogue, as real-time data",
+)
 @SPEED
 def simulate(
     *,
     scenario: str | None,
+    hj212: str | None,
     recent: bool,
     stations_file: Path,
     size: int | None,
@@ -90,6 +102,13 @@ def simulate(
     click.echo(
         f"{len(readings)} readings from {len(stations)} stations, from {readings[0].ts:%Y-%m-%d %H:%M %z}"
     )
+    if hj212:
+        # Paced as the MQTT messages would be: each reading when its time comes round.
+        timed = (
+            reading for reading, _ in zip(readings, paced(map(message_of, readings), speed), strict=True)
+        )
+        send_hj212(hj212, timed, stations, len(readings))
+        return
     with click.progressbar(length=len(readings), label="publishing") as bar:
         try:
             published = publish_messages(
@@ -101,6 +120,22 @@ def simulate(
         except ConnectionError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"published {published} readings, all acked by the broker")
+
+
+def send_hj212(address: str, readings: Iterable[Reading], stations: dict[str, Station], total: int) -> None:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{address!r} is not HOST:PORT", param_hint="--hj212")
+    with click.progressbar(length=total, label=f"sending over HJ 212 to {address}") as bar:
+        try:
+            sent, skipped = send_readings(
+                (host, int(port)), readings, stations, on_sent=lambda _: bar.update(1)
+            )
+        except OSError as error:
+            raise click.ClickException(f"HJ 212 gateway {address}: {error}") from None
+    click.echo(f"sent {sent} readings as HJ 212 real-time data, each answered by the gateway")
+    if skipped:
+        click.echo(f"skipped {skipped} readings of stations without an hj212 entry or factor code")
 
 
 @click.command("replay")

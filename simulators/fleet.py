@@ -31,6 +31,9 @@ def scaled(stations: dict[str, Station], size: int) -> dict[str, Station]:
                 "name": f"{original.name}（{copy}）",
                 "lat": None if original.lat is None else round(original.lat + shift, 4),
                 "lon": None if original.lon is None else round(original.lon + shift, 4),
+                "hj212": original.hj212.model_copy(update={"mn": f"{original.hj212.mn}C{copy}"})
+                if original.hj212
+                else None,
             }
         )
     return fleet
