@@ -64,7 +64,7 @@ class RunningGateway:
 
 
 @contextmanager
-def gateway(services: Services, catalogue: Path, folder: Path) -> Iterator[RunningGateway]:
+def gateway(services: Services, catalogue: Path, folder: Path, **settings: str) -> Iterator[RunningGateway]:
     """``envalert hj212`` on a free port, publishing to the test's mosquitto."""
     port, log = free_port(), folder / "hj212.log"
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,6 +75,7 @@ def gateway(services: Services, catalogue: Path, folder: Path) -> Iterator[Runni
         "ENVALERT_HJ212_PORT": str(port),
         "ENVALERT_STACK_DIR": str(folder / "no-local-stack"),
         "HJ212_PW": PASSWORD,
+        **settings,
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -222,3 +223,27 @@ def test_an_ammonia_slip_exceedance_over_hj212_reaches_influxdb_and_raises_its_a
     hours = sorted({row["time"] for row in services.points()})
     assert len(hours) == len(frames) and all(row["nh3_flag"] == "N" for row in services.points())
     print(f"\nammonia over HJ 212: {len(frames)} readings stored, transitions {slip()}")
+
+
+def test_a_bad_crc_can_be_tolerated_notifications_get_9013_and_idle_loggers_are_dropped(
+    services: Services, tmp_path: Path
+) -> None:
+    """Some field equipment computes the CRC wrongly: with the setting on, its data is taken."""
+    catalogue = write_catalogue(tmp_path / "stations.yaml", STATIONS)
+    wrong_crc = data_frame(START, 2.2, cn="2011")[:-6] + b"BEEF\r\n"
+    notification = build_frame(f"QN=20261127080001000;ST=31;CN=3020;PW={PASSWORD};MN={MN};Flag=5;CP=&&&&")
+    settings = {"ENVALERT_HJ212_ACCEPT_BAD_CRC": "true", "ENVALERT_HJ212_IDLE_SECONDS": "2"}
+    with mqtt_messages(services) as received, gateway(services, catalogue, tmp_path / "gw", **settings) as gw:
+        with socket.create_connection(("127.0.0.1", gw.port)) as connection:
+            connection.sendall(wrong_crc + notification)
+            replies = [parse_segment(r.segment) for r in answers(connection, FrameReader(), 2, 10)]
+            assert [(r.cn, r.qn) for r in replies] == [
+                ("9014", "20261127080000000"),
+                ("9013", "20261127080001000"),
+            ]
+            connection.settimeout(10)
+            assert connection.recv(100) == b"", "an idle logger is disconnected"
+        wait_until(lambda: len(received) == 1, 10, "the reading with a tolerated CRC")
+        log = gw.log.read_text()
+    assert "with a wrong CRC (CRC 'BEEF'" in log and "ENVALERT_HJ212_ACCEPT_BAD_CRC is on" in log
+    assert "nothing for 2 s" in log
