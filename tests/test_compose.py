@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from ingest.settings import ENV_PREFIX, BridgeSettings
+from ingest.settings import ENV_PREFIX, BridgeSettings, GatewaySettings
 from notifiers.board.users import load_users
 from notifiers.directory import load_directory
 from notifiers.settings import NotifierSettings
@@ -55,6 +55,7 @@ def test_the_expected_services_are_defined() -> None:
         "influxdb",
         "grafana",
         "bridge",
+        "hj212",
         "worker",
         "notifier",
         "sink",
@@ -66,7 +67,12 @@ def test_the_expected_services_are_defined() -> None:
 
 @pytest.mark.parametrize(
     ("service", "settings"),
-    [("bridge", BridgeSettings), ("worker", WorkerSettings), ("notifier", NotifierSettings)],
+    [
+        ("bridge", BridgeSettings),
+        ("hj212", GatewaySettings),
+        ("worker", WorkerSettings),
+        ("notifier", NotifierSettings),
+    ],
 )
 def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
@@ -162,3 +168,13 @@ def test_the_notifier_keeps_its_store_on_a_volume_reaches_the_sink_and_serves_th
     assert board_users.who(f"Bearer {REQUIRED['ENVALERT_BOARD_TOKEN']}") == "值班员"
     sink = SERVICES["sink"]["command"]
     assert sink[:2] == ["notify", "sink"] and "0.0.0.0" in sink
+
+
+def test_the_hj212_gateway_takes_loggers_from_outside_and_publishes_to_mosquitto(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_env("hj212", monkeypatch)
+    gateway = GatewaySettings()
+    assert SERVICES["hj212"]["command"] == ["hj212"]
+    assert (gateway.mqtt_host, gateway.mqtt_port, gateway.hj212_bind) == ("mosquitto", 1883, "0.0.0.0")
+    assert f"{gateway.hj212_port}:{gateway.hj212_port}" in SERVICES["hj212"]["ports"]
