@@ -28,20 +28,13 @@ from ingest.hj212.packet import parse_segment
 from ingest.mqtt import make_client
 from streams.stack import free_port
 from tests.conftest import Pipeline, Services, wait_until, write_catalogue
+from tests.streams.test_alerting import SCR
 
 pytestmark = pytest.mark.integration
 
 MN, PASSWORD = "ZZNH3T01", "204813"
-STATIONS = {
-    "NH3-1": {
-        "kind": "ammonia",
-        "name": "1号机组SCR出口",
-        "district": "荥阳市",
-        "unit_type": "SCR",
-        "operator": "荥阳电厂",
-        "hj212": {"mn": MN, "password": "${HJ212_PW}"},
-    }
-}
+#: The ammonia station of the stream's tests, with an HJ 212 data logger.
+STATIONS = {"NH3-1": {**SCR["NH3-1"], "hj212": {"mn": MN, "password": "${HJ212_PW}"}}}
 START = datetime(2026, 11, 27, 8, 0, tzinfo=CHINA_STANDARD_TIME)
 
 
