@@ -8,6 +8,7 @@ answer is a pydantic model, so ``/api/openapi.json`` is generated from the same 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from notifiers.notifier import Notifier
 from notifiers.silences import Acknowledgement, Silence
 from rules.durations import parse_duration
 
+log = logging.getLogger(__name__)
 Body = TypeVar("Body", bound=BaseModel)
 STATIC = files("notifiers.board") / "static"
 #: The exposition format's type, without the charset aiohttp wants passed on its own.
@@ -269,7 +271,7 @@ class Handlers:
             while message := await next_message(queue):
                 await stream.write(message.encode())
         except ConnectionResetError:
-            pass  # the page went away
+            log.debug("a page closed its live feed")
         finally:
             self.board.live.unsubscribe(queue)
         return stream
