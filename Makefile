@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install stack-install clean
+.PHONY: demo test lint bench install stack-install clean
 
 demo: install
 	$(BIN)/envalert demo
@@ -12,6 +12,10 @@ demo: install
 test: install
 	$(BIN)/envalert stack install --browser
 	$(BIN)/pytest
+
+# Benchmarks (issue #9): a throwaway stack, its raw ceilings, then our figures; bench/results.json.
+bench: install
+	$(BIN)/python -m bench.run
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,93 @@
+"""Sustained end-to-end throughput: readings published over MQTT until all are visible in
+InfluxDB, through the real bridge and worker with the full rule catalogue."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.stack import BenchStack
+from ingest.contract import Kind
+from ingest.publisher import message_of, publish_messages
+from ingest.settings import MqttSettings
+from ingest.stations import load_stations
+from simulators.fleet import scaled, write_catalogue
+from simulators.generators import FLEET, baseline
+from streams import processes
+from streams.influx import influxql
+from streams.stack import free_port
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def stored(stack: BenchStack, since: datetime | None = None) -> int:
+    """Readings in InfluxDB (since ``since``): per measurement, its fullest field's count."""
+    measurements = ",".join(kind.value for kind in Kind)
+    where = f" WHERE time >= '{since.isoformat()}'" if since else ""
+    try:
+        rows = influxql(stack.influx_url, "envalert", f"SELECT count(*) FROM {measurements}{where}")
+    except (OSError, ValueError):
+        return 0
+    return sum(max((v or 0 for k, v in row.items() if k.startswith("count_")), default=0) for row in rows)
+
+
+def wait_visible(stack: BenchStack, total: int, last: datetime, in_last: int, deadline: float) -> int:
+    """Until all ``total`` readings are stored. A count over everything is heavy for InfluxDB
+    (it would slow what it measures), so first the last minute's few are awaited, which come
+    last, then the whole is counted once (again, if some are still on their way)."""
+    while stored(stack, last) < in_last and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    count = stored(stack)
+    while count < total and time.perf_counter() < deadline:
+        time.sleep(1)
+        count = stored(stack)
+    return count
+
+
+def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> dict[str, float]:
+    """``stations`` stations' readings, one a minute for ``minutes``, as fast as they go; each
+    run on its own ``day``, so that no run's readings land on another's in InfluxDB."""
+    fleet = scaled(load_stations(FLEET), stations)
+    catalogue = stack.root / f"stations-{stations}.yaml"
+    write_catalogue(fleet, catalogue)
+    start = START + timedelta(days=day)
+    end = start + timedelta(minutes=minutes)
+    messages = [message_of(r) for r in baseline(fleet.values(), start, end, timedelta(minutes=1))]
+    last = end - timedelta(minutes=1)
+    env = {
+        **os.environ,
+        **stack.env(),
+        "ENVALERT_STATIONS_FILE": str(catalogue),
+        "ENVALERT_WORKER_WEB_PORT": str(free_port()),
+        "ENVALERT_WORKER_DATA_DIR": str(stack.root / f"worker-{stations}"),
+        "ENVALERT_MQTT_CLIENT_ID": f"bench-bridge-{stations}",
+    }
+    logs = stack.root / f"logs-{stations}"
+    started_processes = []
+    try:
+        for name in ("worker", "bridge"):
+            log = logs / f"{name}.log"
+            started_processes.append(processes.launch(name, log, env))
+            processes.wait_ready(name, started_processes[-1], log, 0)
+        before = stored(stack)
+        began = time.perf_counter()
+        publish_messages(
+            MqttSettings(mqtt_port=stack.mqtt_port), messages, client_id=f"bench-fleet-{stations}"
+        )
+        published = time.perf_counter() - began
+        count = wait_visible(stack, before + len(messages), last, len(fleet), began + 600) - before
+        visible = time.perf_counter() - began
+    finally:
+        processes.stop(started_processes)
+    if count < len(messages):
+        raise RuntimeError(
+            f"only {count} of {len(messages)} readings reached InfluxDB in 600 s; logs in {logs}"
+        )
+    return {
+        "stations": stations,
+        "readings": len(messages),
+        "publish_per_s": len(messages) / published,
+        "end_to_end_per_s": len(messages) / visible,
+        "seconds": visible,
+    }
