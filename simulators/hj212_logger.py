@@ -27,8 +27,9 @@ TRIES = 3
 def data_packet(
     reading: Reading, station: Station, factors: Mapping[str, str] = DEFAULT_FACTORS
 ) -> Packet | None:
-    """The real-time data packet a logger sends for ``reading``; None if none of its metrics has a
-    factor code or the station has no HJ 212 access."""
+    """The real-time data packet a logger sends for ``reading``, with the station's password as
+    given (``resolved`` fills in secret references); None if none of its metrics has a factor
+    code or the station has no HJ 212 access."""
     access = station.hj212
     codes = {metric: code for code, metric in factors.items()}
     parts = {
@@ -42,13 +43,29 @@ def data_packet(
     return Packet(
         st=SYSTEM_CODES[station.kind],
         cn="2011",
-        pw=expand(access.password, os.environ, Path.cwd()),
+        pw=access.password,
         mn=access.mn,
         qn=f"{local:{TIME_FORMAT}}{local.microsecond // 1000:03d}",
         flag=5,
         fields={"DataTime": f"{local:{TIME_FORMAT}}"},
         factors=parts,
     )
+
+
+def resolved(stations: Mapping[str, Station]) -> dict[str, Station]:
+    """The stations with their HJ 212 passwords read once from the environment or files."""
+    return {
+        sid: station.model_copy(
+            update={
+                "hj212": station.hj212.model_copy(
+                    update={"password": expand(station.hj212.password, os.environ, Path.cwd())}
+                )
+            }
+        )
+        if station.hj212
+        else station
+        for sid, station in stations.items()
+    }
 
 
 class Logger:
@@ -101,10 +118,11 @@ def send_readings(
     """Send each reading a station's logger can (an HJ 212 station, a metric with a factor code)
     over one connection per station; returns (sent, skipped)."""
     loggers: dict[str, Logger] = {}
+    known = resolved(stations)
     sent = skipped = 0
     try:
         for reading in readings:
-            packet = data_packet(reading, stations[reading.station])
+            packet = data_packet(reading, known[reading.station])
             if packet is None:
                 skipped += 1
                 continue

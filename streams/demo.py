@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import click
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.contract import CHINA_STANDARD_TIME, Reading
 from ingest.kafka import read_topic
@@ -32,7 +30,7 @@ from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
 from simulators.scenarios import Scenario, load_scenario
 from streams import processes
-from streams.demo_board import demo_board_users, show_board
+from streams.demo_board import demo_board_users, metric_samples, show_board
 from streams.influx import influx_execute, influxql
 from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
@@ -133,16 +131,9 @@ def readings_judged(settings: WorkerSettings) -> float:
     """The worker's count of readings judged, from its /metrics page (0 while it cannot be read)."""
     address = f"http://{settings.worker_web_bind}:{settings.worker_web_port}/metrics"
     try:
-        with urllib.request.urlopen(address, timeout=5) as page:
-            text = page.read().decode()
+        return metric_samples(address).get("envalert_events_judged_total{topic=readings}", 0.0)
     except OSError:
         return 0.0
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "envalert_events_judged_total" and sample.labels.get("topic") == "readings"
-    )
 
 
 def wait_judged(settings: WorkerSettings, readings: int, timeout: float = 180) -> None:

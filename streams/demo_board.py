@@ -38,10 +38,10 @@ def _get(url: str) -> str:
         return str(reply.read().decode())
 
 
-def _metrics(base: str) -> dict[str, float]:
-    """Each sample of the board's /metrics as ``name{label=value,…}`` → value."""
+def metric_samples(url: str) -> dict[str, float]:
+    """Each sample of a Prometheus page as ``name{label=value,…}`` → value."""
     found = {}
-    for family in text_string_to_metric_families(_get(f"{base}/metrics")):
+    for family in text_string_to_metric_families(_get(url)):
         for sample in family.samples:
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
@@ -52,7 +52,7 @@ def show_board(base: str) -> None:
     """What the board at ``base`` shows now: the city figures, the alerts, the stations, /metrics."""
     try:
         snapshot: dict[str, Any] = json.loads(_get(f"{base}/api/snapshot"))
-        metrics = _metrics(base)
+        metrics = metric_samples(f"{base}/metrics")
     except OSError as error:
         click.secho(f"\nthe board at {base} could not be read: {error}", fg="red")
         return

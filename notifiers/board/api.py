@@ -28,6 +28,7 @@ from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest
 from notifiers.board.users import BoardUsers
 from notifiers.board.views import (
     Acknowledged,
+    BoardAlert,
     PlanTargets,
     Snapshot,
     city_figures,
@@ -64,9 +65,12 @@ class Board:
     def now(self) -> datetime:
         return self.notifier.clock()
 
+    def alerts(self) -> list[BoardAlert]:
+        return firing_alerts(self.notifier.state.alerts, self.notifier.store, self.now())
+
     def snapshot(self) -> Snapshot:
         now = self.now()
-        alerts = firing_alerts(self.notifier.state.alerts, self.notifier.store, now)
+        alerts = self.alerts()
         return Snapshot(
             generated_at=now,
             counts=counts(alerts),
@@ -175,7 +179,7 @@ class Handlers:
         return answer(self.board.snapshot())
 
     async def alerts(self, request: web.Request) -> web.StreamResponse:
-        shown = self.board.snapshot().alerts
+        shown = self.board.alerts()
         for name in ("district", "kind", "severity", "rule"):
             wanted = request.query.get(name)
             if wanted:
@@ -186,7 +190,8 @@ class Handlers:
         return answer(shown)
 
     async def stations(self, request: web.Request) -> web.StreamResponse:
-        return answer(self.board.snapshot().stations)
+        board = self.board
+        return answer(station_health(board.notifier.stations, board.alerts(), board.live))
 
     async def city(self, request: web.Request) -> web.StreamResponse:
         return answer(city_figures(self.board.live, self.board.targets))

@@ -14,7 +14,7 @@ from ingest.publisher import message_of
 from ingest.stations import load_stations
 from simulators.fleet import write_catalogue
 from simulators.generators import FLEET
-from simulators.hj212_logger import data_packet
+from simulators.hj212_logger import data_packet, resolved
 from simulators.scenarios import load_scenario
 from tests.conftest import Services, envalert, wait_until
 from tests.ingest.hj212.test_gateway import gateway, mqtt_messages
@@ -25,7 +25,7 @@ SCENARIO = "scr-catalyst-failure"
 def test_a_reading_becomes_a_real_time_data_packet_of_its_logger() -> None:
     stations = load_stations(FLEET)
     reading = next(r for r in load_scenario(SCENARIO).readings(stations) if r.kind is Kind.AMMONIA)
-    packet = data_packet(reading, stations[reading.station])
+    packet = data_packet(reading, resolved(stations)[reading.station])
     assert packet is not None and (packet.cn, packet.st, packet.flag) == ("2011", "31", 5)
     assert packet.mn == stations[reading.station].hj212.mn  # type: ignore[union-attr]
     assert packet.factors == {"a21001": {"Rtd": repr(reading.values["nh3"]), "Flag": "N"}}
