@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench.stack import BenchStack
 from ingest.contract import Kind
@@ -78,6 +79,7 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> 
         published = time.perf_counter() - began
         count = wait_visible(stack, before + len(messages), last, len(fleet), began + 600) - before
         visible = time.perf_counter() - began
+        worker_peak_mb = peak_rss_mb(started_processes[0].pid)
     finally:
         processes.stop(started_processes)
     if count < len(messages):
@@ -90,4 +92,12 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> 
         "publish_per_s": len(messages) / published,
         "end_to_end_per_s": len(messages) / visible,
         "seconds": visible,
+        "worker_peak_rss_mb": worker_peak_mb,
     }
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (the kernel's VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024

@@ -104,6 +104,12 @@ def on_reading(
     raise AssertionError(f"unhandled aggregation {compute!r}")
 
 
+def clocked(compute: Aggregation) -> bool:
+    """Whether ``on_tick`` has anything to do for ``compute``: for the others a tick is a no-op."""
+    calendar = isinstance(compute, Mean) and compute.align == "calendar"
+    return calendar or isinstance(compute, NightLeq | HourlyAqi | Silence | FlaggedFor)
+
+
 def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Observation]:
     """The event clock reached ``now``: close what has ended, measure what grows with time."""
     match compute:

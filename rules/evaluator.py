@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ingest.contract import Reading
 from ingest.stations import Station
-from rules.aggregations import Observation, WindowState, on_reading, on_tick
+from rules.aggregations import Observation, WindowState, clocked, on_reading, on_tick
 from rules.alerting import AlertState, Change, judge
 from rules.model import ByAttribute, FromStandard, FromStation, Rule, RuleBase, Severity, Threshold
 from rules.standards.limits import AMMONIA_SLIP, nmhc_limits
@@ -88,20 +88,26 @@ class StationEvaluator:
             for rule in rules
             if rule.applies_to.matches(station) and (limits := thresholds_for(rule, station))
         ]
+        #: A tick reaches every station every minute: only these rules have anything to do then.
+        self.clocked = [(rule, limits) for rule, limits in self.rules if clocked(rule.compute)]
 
     def evaluate(self, state: StationState, reading: Reading) -> list[Transition]:
         return self._judge(
-            state, lambda rule, window: on_reading(rule.compute, window, reading, self.station)
+            state, self.rules, lambda rule, window: on_reading(rule.compute, window, reading, self.station)
         )
 
     def tick(self, state: StationState, now: datetime) -> list[Transition]:
         """The event clock (the fleet watermark) reached ``now``."""
-        return self._judge(state, lambda rule, window: on_tick(rule.compute, window, now))
+        return self._judge(state, self.clocked, lambda rule, window: on_tick(rule.compute, window, now))
 
-    def _judge(self, state: StationState, observe: Observer) -> list[Transition]:
+    def _judge(
+        self, state: StationState, rules: list[tuple[Rule, dict[Severity, float]]], observe: Observer
+    ) -> list[Transition]:
         transitions: list[Transition] = []
-        for rule, limits in self.rules:
-            rule_state = state.rules.setdefault(rule.id, RuleState())
+        for rule, limits in rules:
+            rule_state = state.rules.get(rule.id)
+            if rule_state is None:
+                rule_state = state.rules[rule.id] = RuleState()
             for seen in observe(rule, rule_state.window):
                 transitions += judged(rule, self.station.id, limits, rule_state.alert, seen)
         return transitions

@@ -28,8 +28,9 @@ from rules.fleet import CITY, FleetUpdate
 from rules.timeline import Timeline, accept, advance, floor_minute, hand_over
 from streams.agents import held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, settings, ticks_topic
-from streams.handoff import Outgoing, save, send_all
+from streams.handoff import Outgoing, send_all
 from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
+from streams.timelines import Timelines
 from streams.watermarks import Watermarks, home_partitions
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ derivers = {station_id: deriver_for(station) for station_id, station in stations
 
 #: Each station's timeline, keyed by its raw id like its readings, so it lives in their partition.
 timelines = app.Table("timelines", key_type=bytes, value_type=str)
+kept = Timelines(timelines, settings.kept_timelines)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 #: Short batches: an alert waits for its batch, and a batch is judged as a whole.
 EVALUATION_BATCH_SECONDS = 0.2
@@ -106,26 +108,39 @@ async def evaluate(stream: StreamT[bytes]) -> None:
         events_out: list[AlertEvent] = []
         late: list[Figure] = []
         for event in events:
-            station_id = (event.key or b"").decode()
-            evaluator = evaluators.get(station_id)
-            if evaluator is None:
-                continue  # no catalogue entry: stored, not judged
-            if station_id not in touched:
-                stored = timelines.get(station_id.encode())
-                touched[station_id] = (Timeline.model_validate_json(stored) if stored else Timeline(), event)
-            timeline = touched[station_id][0]
-            touched[station_id] = (timeline, event)
-            try:
-                transitions = judge(timeline, evaluator, event, late)
-            except Exception:
-                # One station's bad state must not stop the others (nor the storing agent, which
-                # shares this topic): say so loudly and go on with the next event.
-                log.exception("could not judge %s for %s; its rules skip it", event.message.topic, station_id)
-                continue
-            events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
+            tick = tick_watermark(event)
+            for station_id in (
+                watermarks.stations_on(event.message.partition) if tick is not None else [key_of(event)]
+            ):
+                evaluator = evaluators.get(station_id)
+                if evaluator is None:
+                    continue  # no catalogue entry: stored, not judged
+                timeline = touched[station_id][0] if station_id in touched else kept.take(station_id.encode())
+                touched[station_id] = (timeline, event)
+                try:
+                    transitions = judge(timeline, evaluator, event, tick, late)
+                except Exception:
+                    # One station's bad state must not stop the others (nor the storing agent,
+                    # which shares this topic): say so loudly and go on with the next event.
+                    log.exception(
+                        "could not judge %s for %s; its rules skip it", event.message.topic, station_id
+                    )
+                    continue
+                events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
         await send_all([*alert_records(events_out), *fleet_records(touched), *figure_records(late)])
         for station_id, (timeline, last) in touched.items():
-            save(timelines, station_id.encode(), timeline, last)
+            kept.save(station_id.encode(), timeline, last)
+
+
+def key_of(event: EventT[bytes]) -> str:
+    return (event.key or b"").decode()
+
+
+def tick_watermark(event: EventT[bytes]) -> datetime | None:
+    """A tick's watermark, for every station of its partition; None for a reading."""
+    if event.message.topic != settings.ticks_topic:
+        return None
+    return datetime.fromisoformat(json.loads(event.value)["watermark"])
 
 
 def fleet_records(touched: dict[str, tuple[Timeline, EventT[bytes]]]) -> list[Outgoing]:
@@ -145,13 +160,18 @@ def figure_records(figures: list[Figure]) -> list[Outgoing]:
 
 
 def judge(
-    timeline: Timeline, evaluator: StationEvaluator, event: EventT[bytes], late: list[Figure]
+    timeline: Timeline,
+    evaluator: StationEvaluator,
+    event: EventT[bytes],
+    tick: datetime | None,
+    late: list[Figure],
 ) -> list[Transition]:
-    """Advance a station's timeline by one reading or tick; a late reading is counted in ``late``."""
+    """Advance a station's timeline to a tick, or by one reading; a late reading is counted in
+    ``late``."""
     station_id = evaluator.station.id
     JUDGED.labels(event.message.topic).inc()
-    if event.message.topic == settings.ticks_topic:
-        watermark = datetime.fromisoformat(json.loads(event.value)["watermark"])
+    if tick is not None:
+        watermark = tick
     else:
         try:
             reading = Reading.model_validate_json(event.value)
@@ -172,10 +192,11 @@ def judge(
 
 @app.timer(interval=settings.tick_seconds)  # type: ignore[untyped-decorator]  # faust's is unannotated
 async def send_ticks() -> None:
-    """Send each station its partition's watermark when it reaches a new minute, through Kafka so
-    that the tick is judged in the station's partition (tables can only be written there)."""
-    for station_id, watermark in watermarks.due_ticks():
+    """Send each of this worker's partitions its watermark when it reaches a new minute, through
+    Kafka so that the tick is judged in that partition (tables can only be written there)."""
+    assigned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.readings_topic}
+    for partition, watermark in watermarks.due_ticks(assigned):
         value = json.dumps({"watermark": watermark.isoformat()}).encode()
-        await ticks_topic.send(key=station_id.encode(), value=value)
+        await ticks_topic.send(key=f"partition-{partition}".encode(), value=value, partition=partition)
     for partition, watermark in watermarks.given.items():
         WATERMARK.labels(str(partition)).set(watermark.timestamp())

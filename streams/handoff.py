@@ -26,13 +26,15 @@ async def send_all(records: list[Outgoing]) -> None:
         await sent
 
 
-def save(table: TableT[bytes, str], key: bytes, state: BaseModel, last: EventT[bytes]) -> None:
+def save(table: TableT[bytes, str], key: bytes, state: BaseModel, last: EventT[bytes]) -> str:
     """Write a table row as if while ``last`` was processed: faust's tables send the changelog to
     the partition of the event in hand, read from this context variable. (Stream._set_current_event
     would also repoint the stream's own current event, which take_events pairs with the next value
-    it buffers: that lost readings.)"""
+    it buffers: that lost readings.) Returns the row written."""
+    row = state.model_dump_json()
     token = _current_event.set(weakref.ref(last))
     try:
-        table[key] = state.model_dump_json()
+        table[key] = row
     finally:
         _current_event.reset(token)
+    return row

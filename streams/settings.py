@@ -44,8 +44,11 @@ class WorkerSettings(KafkaSettings):
     #: The watermark trails the latest reading time by this much: readings up to this late are
     #: still judged in order, and every alert waits this long (in event time) before it is judged.
     allowed_lateness_seconds: float = Field(60.0, ge=0)
-    #: How often (wall time) the watermark is sent to every station, so silent ones are noticed.
+    #: How often (wall time) the watermark is sent to every partition, so silent stations are noticed.
     tick_seconds: float = Field(1.0, gt=0)
+    #: Timelines kept parsed between batches (about 20 KB each, more with a day of samples): the
+    #: stations beyond this many have theirs parsed from the table at each batch instead.
+    kept_timelines: int = Field(2000, ge=0)
     worker_web_port: int = 6066
     #: 0.0.0.0 in a container, so that the board and /metrics can be reached from outside.
     worker_web_bind: str = "127.0.0.1"

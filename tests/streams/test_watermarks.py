@@ -41,14 +41,23 @@ def test_a_partition_never_heard_from_is_idle_only_once_readings_flow_elsewhere(
     assert marks.of(3) == T0 - LATENESS
 
 
-def test_ticks_fall_due_once_per_new_minute_for_every_station_of_a_partition() -> None:
-    marks = Watermarks({"A": 0, "B": 0, "C": 1}, LATENESS, idle_after=30, clock=Clock())
+def test_ticks_fall_due_once_per_new_minute_for_each_assigned_partition() -> None:
+    marks = Watermarks({"A": 0, "B": 0, "C": 1, "D": 2}, LATENESS, idle_after=30, clock=Clock())
     marks.saw("A", 0, T0 + timedelta(seconds=90))
-    assert marks.due_ticks() == [("A", T0 + timedelta(seconds=30)), ("B", T0 + timedelta(seconds=30))]
+    marks.saw("C", 1, T0 + timedelta(seconds=150))
+    assert marks.due_ticks({0, 1, 3}) == [(0, T0 + timedelta(seconds=30)), (1, T0 + timedelta(seconds=90))]
     marks.saw("A", 0, T0 + timedelta(seconds=100))
-    assert marks.due_ticks() == [], "still the same minute"
+    assert marks.due_ticks({0, 1, 3}) == [], "still the same minute"
     marks.saw("A", 0, T0 + timedelta(seconds=130))
-    assert [station for station, _ in marks.due_ticks()] == ["A", "B"]
+    assert marks.due_ticks({0, 1}) == [(0, T0 + timedelta(seconds=70))]
+    assert marks.due_ticks({2}) == [], "partition 2 has had no reading, and is not idle yet"
+
+
+def test_a_tick_concerns_every_station_of_its_partition() -> None:
+    marks = Watermarks({"A": 0, "B": 0, "C": 1}, LATENESS, idle_after=30, clock=Clock())
+    assert marks.stations_on(0) == ["A", "B"]
+    marks.saw("B", 1, T0)  # B's readings now come on partition 1: so does its tick
+    assert (marks.stations_on(0), marks.stations_on(1)) == (["A"], ["B", "C"])
 
 
 def test_home_partitions_follow_kafkas_default_partitioner() -> None:
