@@ -72,7 +72,8 @@ class Bridge:
         #: Records reach the producer in the order their messages arrived (see send_until_acked).
         self._order = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
-        self._subscription = f"$share/{settings.mqtt_share_group}/{TOPIC_PREFIX}/+/+"
+        share = f"$share/{settings.mqtt_share_group}/" if settings.mqtt_share_group else ""
+        self._subscription = f"{share}{TOPIC_PREFIX}/+/+"
         self.connected = asyncio.Event()
         self._client = make_client(settings, settings.mqtt_client_id, manual_ack=True)
         self._client.on_connect = self._on_connect

@@ -47,8 +47,11 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     """The MQTT → Kafka bridge."""
 
     mqtt_client_id: str = Field(default_factory=lambda: f"envalert-bridge-{socket.gethostname()}")
-    #: Bridges in one share group split the stations' messages between them.
-    mqtt_share_group: str = "envalert"
+    #: Empty: one bridge with a plain subscription, which mosquitto keeps across its restarts.
+    #: A name: bridges in that share group split the stations' messages between them; but
+    #: mosquitto 2.0 does not restore a shared subscription after it restarts, so what stations
+    #: publish before the bridges resubscribe (about a second) is lost.
+    mqtt_share_group: str = ""
     mqtt_session_expiry: int = Field(7 * 24 * 3600, description="seconds a broken session is kept")
     bridge_max_inflight: int = Field(2000, ge=1, description="messages between MQTT and Kafka ack")
     max_future_seconds: float = Field(300, ge=0, description="tolerated station clock lead")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ import yaml
 from ingest.contract import Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
+from notifiers.sinks import Inbox, MailSink, WebhookSink
 from rules.events import AlertEvent
 from streams import processes
 from streams.influx import influxql
@@ -217,3 +221,72 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
 
 def kafka_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     return asyncio.run(read_topic(bootstrap, topic))
+
+
+@dataclass
+class Sinks:
+    """A real SMTP server and a real HTTP webhook on free ports, and the directory's env for them."""
+
+    inbox: Inbox
+    mail: MailSink
+    webhook: WebhookSink
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "ENVALERT_SMTP": self.mail.address,
+            "ENVALERT_WEBHOOK": self.webhook.address,
+            "ENVALERT_SMS_GATEWAY": self.webhook.address,
+        }
+
+    def notices(self, channel: str) -> Counter[str]:
+        """How many times each notice arrived on ``channel`` (mail: by the id in its body)."""
+        found: Counter[str] = Counter()
+        for item in self.inbox.snapshot(channel):
+            found[item.notice or NOTICE_ID.findall(item.body)[-1]] += 1
+        return found
+
+
+NOTICE_ID = re.compile(r"通知编号 (\S+#\d+)")
+
+
+@pytest.fixture
+def sinks() -> Iterator[Sinks]:
+    inbox = Inbox()
+    made = Sinks(inbox, MailSink(inbox, free_port()), WebhookSink(inbox, free_port()))
+    made.mail.start()
+    made.webhook.start()
+    yield made
+    made.mail.stop()
+    made.webhook.stop()
+
+
+#: Quick timings, so that the tests wait seconds, not minutes.
+QUICK = {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h", "escalate_after": "1h"}
+
+
+def quick_notifier_env(folder: Path, sinks: Sinks) -> dict[str, str]:
+    """The notifier's settings for a test: the shipped routing with quick timings, quick retries,
+    the sinks as every contact's address, its database in ``folder``."""
+    routing = folder / "routing.yaml"
+    shipped = yaml.safe_load(Path("notifiers/routing.yaml").read_text(encoding="utf-8"))
+    routing.write_text(yaml.safe_dump({**shipped, "timings": QUICK}, allow_unicode=True), encoding="utf-8")
+    return {
+        **sinks.env,
+        "ENVALERT_ROUTING_FILE": str(routing),
+        "ENVALERT_NOTIFIER_DB": str(folder / "notifier.db"),
+        "ENVALERT_NOTIFY_RETRY_FIRST_SECONDS": "0.5",
+        "ENVALERT_NOTIFY_RETRY_MAX_SECONDS": "2",
+        "ENVALERT_NOTIFIER_TICK_SECONDS": "0.2",
+        "ENVALERT_BOARD_URL": "http://board.example",
+    }
+
+
+def outbox(db: str) -> dict[str, int]:
+    """The notifier's outbox: messages delivered, still waiting, and attempts made."""
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL),"
+            " count(*) FILTER (WHERE delivered_at IS NULL), sum(attempts) FROM outbox"
+        ).fetchone()
+    return {"delivered": rows[0], "waiting": rows[1], "attempts": rows[2] or 0}

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -14,14 +10,12 @@ import pytest
 from ingest.stations import Station, load_stations
 from notifiers.directory import Directory, load_directory
 from notifiers.routing import Routing, load_routing
-from notifiers.sinks import Inbox, MailSink, WebhookSink
 from rules.catalogue import all_rules, load_catalogue
 from rules.evaluator import Transition
 from rules.events import AlertEvent, alert_event
 from rules.fleet import CITY
 from rules.model import Severity
 from streams.settings import DEFAULT_STATIONS
-from streams.stack import free_port
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 STATIONS = load_stations(DEFAULT_STATIONS)
@@ -79,41 +73,3 @@ def directory() -> Directory:
 @pytest.fixture(scope="session")
 def routing() -> Routing:
     return load_routing()
-
-
-@dataclass
-class Sinks:
-    """A real SMTP server and a real HTTP webhook on free ports, and the directory's env for them."""
-
-    inbox: Inbox
-    mail: MailSink
-    webhook: WebhookSink
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "ENVALERT_SMTP": self.mail.address,
-            "ENVALERT_WEBHOOK": self.webhook.address,
-            "ENVALERT_SMS_GATEWAY": self.webhook.address,
-        }
-
-    def notices(self, channel: str) -> Counter[str]:
-        """How many times each notice arrived on ``channel`` (mail: by the id in its body)."""
-        found: Counter[str] = Counter()
-        for item in self.inbox.snapshot(channel):
-            found[item.notice or NOTICE_ID.findall(item.body)[-1]] += 1
-        return found
-
-
-NOTICE_ID = re.compile(r"通知编号 (\S+#\d+)")
-
-
-@pytest.fixture
-def sinks() -> Iterator[Sinks]:
-    inbox = Inbox()
-    made = Sinks(inbox, MailSink(inbox, free_port()), WebhookSink(inbox, free_port()))
-    made.mail.start()
-    made.webhook.start()
-    yield made
-    made.mail.stop()
-    made.webhook.stop()

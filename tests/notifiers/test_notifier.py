@@ -17,7 +17,8 @@ from notifiers.silences import Acknowledgement
 from notifiers.store import Store
 from rules.events import AlertEvent
 from rules.model import Severity
-from tests.notifiers.conftest import STATIONS, T0, Clock, Sinks, event
+from tests.conftest import Sinks
+from tests.notifiers.conftest import STATIONS, T0, Clock, event
 
 RETRY = RetryPolicy(
     timeout=2, first=timedelta(seconds=2), most=timedelta(seconds=60), give_up_after=timedelta(hours=1)

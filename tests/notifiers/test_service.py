@@ -18,30 +18,16 @@ from ingest.publisher import publish_readings
 from ingest.settings import KafkaSettings
 from rules.events import AlertEvent
 from rules.model import Severity
-from tests.conftest import Pipeline, Services, envalert, wait_until
-from tests.notifiers.conftest import STATIONS, Sinks, event
+from tests.conftest import QUICK, Pipeline, Services, Sinks, envalert, outbox, quick_notifier_env, wait_until
+from tests.notifiers.conftest import STATIONS, event
 from tests.streams.test_alerting import SCR, hourly
 
 pytestmark = pytest.mark.integration
 
-#: Quick timings, so that the tests wait seconds, not minutes.
-QUICK = {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h", "escalate_after": "1h"}
-
 
 @pytest.fixture
 def notifier_env(tmp_path: Path, sinks: Sinks) -> dict[str, str]:
-    routing = tmp_path / "routing.yaml"
-    shipped = yaml.safe_load(Path("notifiers/routing.yaml").read_text(encoding="utf-8"))
-    routing.write_text(yaml.safe_dump({**shipped, "timings": QUICK}, allow_unicode=True), encoding="utf-8")
-    return {
-        **sinks.env,
-        "ENVALERT_ROUTING_FILE": str(routing),
-        "ENVALERT_NOTIFIER_DB": str(tmp_path / "notifier.db"),
-        "ENVALERT_NOTIFY_RETRY_FIRST_SECONDS": "0.5",
-        "ENVALERT_NOTIFY_RETRY_MAX_SECONDS": "2",
-        "ENVALERT_NOTIFIER_TICK_SECONDS": "0.2",
-        "ENVALERT_BOARD_URL": "http://board.example",
-    }
+    return quick_notifier_env(tmp_path, sinks)
 
 
 def demo_fleet() -> dict[str, dict[str, Any]]:
@@ -68,15 +54,6 @@ def publish_alerts(services: Services, events: list[AlertEvent]) -> None:
             await producer.stop()
 
     asyncio.run(run())
-
-
-def outbox(db: str) -> dict[str, int]:
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute(
-            "SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL),"
-            " count(*) FILTER (WHERE delivered_at IS NULL), sum(attempts) FROM outbox"
-        ).fetchone()
-    return {"delivered": rows[0], "waiting": rows[1], "attempts": rows[2] or 0}
 
 
 EPISODES = [

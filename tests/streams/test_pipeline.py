@@ -66,12 +66,13 @@ def readings(stations: dict[str, dict[str, Any]], per_station: int, seed: int = 
     return made
 
 
-def expected_row(reading: Reading, district: str) -> dict[str, Any]:
+def expected_row(reading: Reading, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The point a reading should be, tagged with its station's district (and zone, unit type)."""
     row: dict[str, Any] = {
         "measurement": reading.kind.value,
         "time": reading.epoch_ms * 1_000_000,
         "station": reading.station,
-        "district": district,
+        **{tag: attrs[tag] for tag in ("district", "zone", "unit_type") if tag in attrs},
     }
     for metric, value in reading.values.items():
         row[metric] = value
@@ -89,9 +90,7 @@ def stored_rows(services: Services) -> dict[tuple[str, int], dict[str, Any]]:
 def assert_all_stored(services: Services, sent: list[Reading], stations: dict[str, dict[str, Any]]) -> None:
     stored = stored_rows(services)
     expected = {
-        (reading.station, reading.epoch_ms * 1_000_000): expected_row(
-            reading, stations[reading.station]["district"]
-        )
+        (reading.station, reading.epoch_ms * 1_000_000): expected_row(reading, stations[reading.station])
         for reading in sent
     }
     missing = expected.keys() - stored.keys()

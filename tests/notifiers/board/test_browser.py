@@ -24,8 +24,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ingest.publisher import WindowedPublisher, publish_readings
-from tests.conftest import Pipeline, Services
-from tests.notifiers.conftest import Sinks
+from tests.conftest import Pipeline, Services, Sinks
 from tests.streams.test_alerting import SCR, hourly
 
 pytestmark = pytest.mark.integration
