@@ -6,47 +6,92 @@ import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bench import ceilings, throughput
+from bench import ceilings, latency, throughput
 from bench.stack import bench_stack
+
+PARTS = ["throughput", "latency", "memory"]
+
+
+def show(figures: dict[str, Any]) -> None:
+    for name, value in figures.items():
+        small = isinstance(value, float) and value < 10
+        click.echo(f"  {name:28} {value:12,.3f}" if small else f"  {name:28} {value:12,.0f}")
 
 
 @click.command()
+@click.option("--part", "parts", multiple=True, type=click.Choice(PARTS), default=PARTS, show_default=True)
 @click.option("--ceiling-messages", default=50_000, show_default=True)
-@click.option("--fleet", "fleets", multiple=True, type=int, default=[1000], show_default=True)
-@click.option("--minutes", default=60, show_default=True, help="a reading a minute per station, this long")
+@click.option("--fleet", "fleets", multiple=True, type=int, default=[1000, 10000], show_default=True)
+@click.option(
+    "--readings", default=60_000, show_default=True, help="throughput: readings, a minute apart per station"
+)
+@click.option("--latency-stations", default=1000, show_default=True)
+@click.option("--triggers", default=30, show_default=True, help="latency: alerts raised, a second apart")
+@click.option("--background-rate", default=300.0, show_default=True, help="latency: readings/s meanwhile")
+@click.option(
+    "--memory-fleet",
+    "memory_fleets",
+    multiple=True,
+    type=int,
+    default=[1000, 10000, 100000],
+    show_default=True,
+)
+@click.option(
+    "--memory-minutes", default=2, show_default=True, help="memory: minutes of readings per station"
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-def main(ceiling_messages: int, fleets: tuple[int, ...], minutes: int, out: Path) -> None:
-    """Start a throwaway local stack, measure its raw ceilings, then the pipeline end to end."""
-    results: dict[str, object] = {
+def main(
+    *,
+    parts: tuple[str, ...],
+    ceiling_messages: int,
+    fleets: tuple[int, ...],
+    readings: int,
+    latency_stations: int,
+    triggers: int,
+    background_rate: float,
+    memory_fleets: tuple[int, ...],
+    memory_minutes: int,
+    out: Path,
+) -> None:
+    """Start a throwaway local stack, measure its raw ceilings, then the pipeline: throughput end to
+    end, alert latency under load, and the worker's memory against the number of stations."""
+    results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}",
     }
     with bench_stack() as stack:
         click.secho("ceilings (nothing of ours in between):", bold=True)
         limits = ceilings.measure(stack, ceiling_messages)
-        for name, value in limits.items():
-            click.echo(f"  {name:28} {value:12,.0f}")
+        show(limits)
         results["ceilings"] = limits
-        runs = []
-        for day, size in enumerate(fleets):
+        day = 0
+        for part, sizes in (("throughput", fleets), ("memory", memory_fleets)):
+            if part not in parts:
+                continue
+            for size in sizes:
+                length = max(1, readings // size) if part == "throughput" else memory_minutes
+                click.secho(
+                    f"{part}: {size} stations × {length} min, MQTT → bridge → Kafka → worker → InfluxDB:",
+                    bold=True,
+                )
+                run = throughput.end_to_end(stack, size, length, day)
+                day += 1
+                run["ratio_to_mqtt_ceiling"] = run["end_to_end_per_s"] / limits["mqtt_qos1_msgs_per_s"]
+                run["ratio_to_influx_ceiling"] = run["end_to_end_per_s"] / limits["influx_write_points_per_s"]
+                show(run)
+                results.setdefault(part, []).append(run)
+        if "latency" in parts:
             click.secho(
-                f"end to end, {size} stations × {minutes} min (MQTT → bridge → Kafka → worker → InfluxDB):",
+                f"alert latency: {triggers} alerts among {latency_stations} stations, "
+                f"{background_rate:g} readings/s of background (waits set to 0: {latency.WAITS}):",
                 bold=True,
             )
-            run = throughput.end_to_end(stack, size, minutes, day)
-            run["ratio_to_mqtt_ceiling"] = run["end_to_end_per_s"] / limits["mqtt_qos1_msgs_per_s"]
-            run["ratio_to_influx_ceiling"] = run["end_to_end_per_s"] / limits["influx_write_points_per_s"]
-            for name, value in run.items():
-                click.echo(
-                    f"  {name:28} {value:12,.3f}"
-                    if isinstance(value, float) and value < 10
-                    else f"  {name:28} {value:12,.0f}"
-                )
-            runs.append(run)
-        results["end_to_end"] = runs
+            results["latency"] = latency.alert_latency(stack, latency_stations, triggers, background_rate)
+            show(results["latency"])
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     click.echo(f"saved {out}")
 

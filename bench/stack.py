@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams import processes
 from streams.stack import ManagedService, free_port, local_stack
 
 
@@ -40,3 +42,17 @@ def bench_stack() -> Iterator[BenchStack]:
         finally:
             for service in reversed(services):
                 service.stop()
+
+
+@contextmanager
+def running(names: list[str], env: dict[str, str], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """envalert's processes ``names``, each started once the one before is ready; stopped after."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for name in names:
+            log = logs / f"{name}.log"
+            started.append(processes.launch(name, log, env))
+            processes.wait_ready(name, started[-1], log, 0)
+        yield started
+    finally:
+        processes.stop(started)

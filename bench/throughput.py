@@ -8,14 +8,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.stack import BenchStack
+from bench.stack import BenchStack, running
 from ingest.contract import Kind
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
 from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
-from streams import processes
 from streams.influx import influxql
 from streams.stack import free_port
 
@@ -65,12 +64,7 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> 
         "ENVALERT_MQTT_CLIENT_ID": f"bench-bridge-{stations}",
     }
     logs = stack.root / f"logs-{stations}"
-    started_processes = []
-    try:
-        for name in ("worker", "bridge"):
-            log = logs / f"{name}.log"
-            started_processes.append(processes.launch(name, log, env))
-            processes.wait_ready(name, started_processes[-1], log, 0)
+    with running(["worker", "bridge"], env, logs) as (worker, _):
         before = stored(stack)
         began = time.perf_counter()
         publish_messages(
@@ -79,9 +73,7 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> 
         published = time.perf_counter() - began
         count = wait_visible(stack, before + len(messages), last, len(fleet), began + 600) - before
         visible = time.perf_counter() - began
-        worker_peak_mb = peak_rss_mb(started_processes[0].pid)
-    finally:
-        processes.stop(started_processes)
+        worker_peak_mb = peak_rss_mb(worker.pid)
     if count < len(messages):
         raise RuntimeError(
             f"only {count} of {len(messages)} readings reached InfluxDB in 600 s; logs in {logs}"

@@ -16,8 +16,11 @@ def broker_overrides(worker: WorkerSettings) -> dict[str, Any]:
     if worker.kafka_broker != "tansu":
         return {}
     # Tansu reports a wrong end offset for multi-record batches (table recovery would stop
-    # early), and group joins wait half the session timeout.
-    return {"producer_max_batch_size": 1, "broker_session_timeout": 6.0}
+    # early), and group joins wait half the session timeout. Once in CI a restarted worker, ready
+    # and assigned, consumed nothing for the 90 s the test waited, which is Faust's request
+    # timeout: a reply Tansu never sent would stall that long, so a request is given up (and
+    # retried) after 15 s instead. Not proven the cause; it bounds the stall if it is.
+    return {"producer_max_batch_size": 1, "broker_session_timeout": 6.0, "broker_request_timeout": 15.0}
 
 
 app = faust.App(
