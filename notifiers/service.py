@@ -65,7 +65,7 @@ def build(settings: NotifierSettings, clock: Callable[[], datetime] = wall_clock
 
 
 async def take_events(
-    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, stop: asyncio.Event
+    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, taken_some: asyncio.Event, stop: asyncio.Event
 ) -> None:
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=500)
@@ -79,6 +79,8 @@ async def take_events(
         if batches:
             taken = notifier.take(events)
             live.saw_transitions(taken)
+            if taken:
+                taken_some.set()
             try:
                 await consumer.commit()
             except KafkaError as error:  # a rebalance: the events come again, and are known as seen
@@ -86,9 +88,11 @@ async def take_events(
             log.debug("took %d new of %d alert events", len(taken), len(events))
 
 
-async def deliver(notifier: Notifier, every: float, stop: asyncio.Event) -> None:
+async def deliver(notifier: Notifier, every: float, taken_some: asyncio.Event, stop: asyncio.Event) -> None:
+    """Each tick, and at once when new alerts were taken (an alert need not wait for the tick)."""
     pruned = 0.0
     while not stop.is_set():
+        taken_some.clear()
         if time.monotonic() - pruned > 3600:
             episodes = [(t.event.fingerprint, t.event.started_at) for t in notifier.state.alerts.values()]
             notifier.store.forget(wall_clock() - SEEN_FOR, episodes)
@@ -96,7 +100,16 @@ async def deliver(notifier: Notifier, every: float, stop: asyncio.Event) -> None
         notifier.tick()
         await notifier.deliver_due()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+            await asyncio.wait_for(first_of(stop, taken_some), every)
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 async def record_attempts(notifier: Notifier, settings: NotifierSettings, stop: asyncio.Event) -> None:
@@ -143,6 +156,9 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         auto_offset_reset="earliest",
         session_timeout_ms=6000,
         heartbeat_interval_ms=2000,
+        # Alerts are few: a fetch waiting up to aiokafka's 500 ms for more (Tansu answers at the
+        # end of the wait, not when a record arrives) would hold an alert that long.
+        fetch_max_wait_ms=100,
     )
     await consumer.start()
     log.info(
@@ -166,10 +182,11 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         notifier.store.counts(),
         notifier.store.path,
     )
+    taken_some = asyncio.Event()
     try:
         await asyncio.gather(
-            take_events(notifier, consumer, board.live, stop),
-            deliver(notifier, settings.notifier_tick_seconds, stop),
+            take_events(notifier, consumer, board.live, taken_some, stop),
+            deliver(notifier, settings.notifier_tick_seconds, taken_some, stop),
             record_attempts(notifier, settings, stop),
             follow(settings, board.live, stop),
             measure_lag(settings, board.lag, stop),

@@ -47,8 +47,9 @@ derivers = {station_id: deriver_for(station) for station_id, station in stations
 timelines = app.Table("timelines", key_type=bytes, value_type=str)
 kept = Timelines(timelines, settings.kept_timelines)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
-#: Short batches: an alert waits for its batch, and a batch is judged as a whole.
-EVALUATION_BATCH_SECONDS = 0.2
+#: Short batches: an alert waits for its batch, and a batch is judged as a whole. (0.2 s cost
+#: a tenth of a second of alert latency on average, and bought nothing measurable.)
+EVALUATION_BATCH_SECONDS = 0.05
 
 
 #: Every station of the catalogue is ticked, heard from or not, so that silence counts from a
