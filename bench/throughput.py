@@ -45,13 +45,12 @@ def wait_visible(stack: BenchStack, total: int, last: datetime, in_last: int, de
     return count
 
 
-def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> dict[str, float]:
-    """``stations`` stations' readings, one a minute for ``minutes``, as fast as they go; each
-    run on its own ``day``, so that no run's readings land on another's in InfluxDB."""
+def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, float]:
+    """``stations`` stations' readings, one a minute for ``minutes``, as fast as they go."""
     fleet = scaled(load_stations(FLEET), stations)
     catalogue = stack.root / f"stations-{stations}.yaml"
     write_catalogue(fleet, catalogue)
-    start = START + timedelta(days=day)
+    start = START
     end = start + timedelta(minutes=minutes)
     messages = [message_of(r) for r in baseline(fleet.values(), start, end, timedelta(minutes=1))]
     last = end - timedelta(minutes=1)
@@ -71,12 +70,13 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int, day: int = 0) -> 
             MqttSettings(mqtt_port=stack.mqtt_port), messages, client_id=f"bench-fleet-{stations}"
         )
         published = time.perf_counter() - began
-        count = wait_visible(stack, before + len(messages), last, len(fleet), began + 600) - before
+        deadline = began + max(600, len(messages) / 100)  # a slowest plausible 100 readings/s
+        count = wait_visible(stack, before + len(messages), last, len(fleet), deadline) - before
         visible = time.perf_counter() - began
         worker_peak_mb = peak_rss_mb(worker.pid)
     if count < len(messages):
         raise RuntimeError(
-            f"only {count} of {len(messages)} readings reached InfluxDB in 600 s; logs in {logs}"
+            f"only {count} of {len(messages)} readings reached InfluxDB in time; logs in {logs}"
         )
     return {
         "stations": stations,

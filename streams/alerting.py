@@ -103,11 +103,11 @@ async def evaluate(stream: StreamT[bytes]) -> None:
     """Judge each station's readings and ticks against the catalogue, in event time.
 
     Events come in batches; each station's timeline is read once, advanced through the batch in
-    order, and written back once, which keeps changelog writes to one per station per batch."""
+    order, and written back once, which keeps changelog writes to one per station per batch. A
+    tick concerns every station of its partition: a batch hands on what it judged every
+    ``HAND_ON_STATIONS`` stations, so that a tick over 25,000 stations does not hold them all."""
     async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
-        touched: dict[str, tuple[Timeline, EventT[bytes]]] = {}
-        events_out: list[AlertEvent] = []
-        late: list[Figure] = []
+        judged = Judged()
         for event in events:
             tick = tick_watermark(event)
             for station_id in (
@@ -116,10 +116,9 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 evaluator = evaluators.get(station_id)
                 if evaluator is None:
                     continue  # no catalogue entry: stored, not judged
-                timeline = touched[station_id][0] if station_id in touched else kept.take(station_id.encode())
-                touched[station_id] = (timeline, event)
+                timeline = judged.timeline(station_id, event)
                 try:
-                    transitions = judge(timeline, evaluator, event, tick, late)
+                    transitions = judge(timeline, evaluator, event, tick, judged.late)
                 except Exception:
                     # One station's bad state must not stop the others (nor the storing agent,
                     # which shares this topic): say so loudly and go on with the next event.
@@ -127,10 +126,40 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                         "could not judge %s for %s; its rules skip it", event.message.topic, station_id
                     )
                     continue
-                events_out += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
-        await send_all([*alert_records(events_out), *fleet_records(touched), *figure_records(late)])
-        for station_id, (timeline, last) in touched.items():
+                judged.alerts += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
+                if len(judged.touched) >= HAND_ON_STATIONS:
+                    await judged.hand_on()
+        await judged.hand_on()
+
+
+#: At most this many timelines are held by a batch before what they gave is handed on.
+HAND_ON_STATIONS = 1000
+
+
+class Judged:
+    """What a batch has judged and not yet handed on: the timelines it advanced (each with the
+    last event that touched it), the alerts and the late readings' figures."""
+
+    def __init__(self) -> None:
+        self.touched: dict[str, tuple[Timeline, EventT[bytes]]] = {}
+        self.alerts: list[AlertEvent] = []
+        self.late: list[Figure] = []
+
+    def timeline(self, station_id: str, event: EventT[bytes]) -> Timeline:
+        """The station's timeline, taken once per hand-on, now touched by ``event``."""
+        held = self.touched.get(station_id)
+        timeline = held[0] if held else kept.take(station_id.encode())
+        self.touched[station_id] = (timeline, event)
+        return timeline
+
+    async def hand_on(self) -> None:
+        """Send the alerts and figures, then save the timelines they came from (handoff.py)."""
+        await send_all(
+            [*alert_records(self.alerts), *fleet_records(self.touched), *figure_records(self.late)]
+        )
+        for station_id, (timeline, last) in self.touched.items():
             kept.save(station_id.encode(), timeline, last)
+        self.touched, self.alerts, self.late = {}, [], []
 
 
 def key_of(event: EventT[bytes]) -> str:
