@@ -110,6 +110,8 @@ async def evaluate(stream: StreamT[bytes]) -> None:
         judged = Judged()
         for event in events:
             tick = tick_watermark(event)
+            if tick is None and event.message.topic == settings.ticks_topic:
+                continue  # a tick for a partition this worker has not seen a reading of yet
             for station_id in (
                 watermarks.stations_on(event.message.partition) if tick is not None else [key_of(event)]
             ):
@@ -167,10 +169,16 @@ def key_of(event: EventT[bytes]) -> str:
 
 
 def tick_watermark(event: EventT[bytes]) -> datetime | None:
-    """A tick's watermark, for every station of its partition; None for a reading."""
+    """A tick's watermark, for every station of its partition; None for a reading.
+
+    Never past what this worker has itself seen of the partition: a tick sent before a restart
+    can come back before the readings it followed, which are replayed from the last commit, and
+    it would judge their stations silent and their readings late (the chaos test caught it)."""
     if event.message.topic != settings.ticks_topic:
         return None
-    return datetime.fromisoformat(json.loads(event.value)["watermark"])
+    sent = datetime.fromisoformat(json.loads(event.value)["watermark"])
+    seen = watermarks.of(event.message.partition)
+    return None if seen is None else min(sent, seen)
 
 
 def fleet_records(touched: dict[str, tuple[Timeline, EventT[bytes]]]) -> list[Outgoing]:
