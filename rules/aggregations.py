@@ -7,7 +7,6 @@ night when the event clock passes its end, minutes of silence at each tick.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from rules.model import (
     Silence,
     Stuck,
 )
+from rules.samples import Samples
 from rules.standards import noise
 
 MS = timedelta(milliseconds=1)
@@ -49,7 +49,7 @@ class Observation:
 class WindowState(BaseModel):
     """Everything any aggregation keeps between readings; each uses the fields it needs."""
 
-    samples: list[tuple[int, float]] = Field(default_factory=list, description="(epoch ms, value), by time")
+    samples: Samples = Field(default_factory=Samples, description="(epoch ms, value), by time")
     period: int | None = Field(None, description="start of the open calendar period or night, epoch ms")
     total: float = 0.0
     count: int = 0
@@ -140,13 +140,12 @@ def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[
     if value is None:
         return []
     now = ms(reading.ts)
-    bisect.insort(state.samples, (now, value))
-    newest = state.samples[-1][0]
-    cut = bisect.bisect_right(state.samples, (newest - compute.window // MS, math.inf))
-    del state.samples[:cut]
+    state.samples.add(now, value)
+    newest = state.samples.times[-1]
+    state.samples.drop_before(newest - compute.window // MS, including=True)
     if len(state.samples) < compute.min_samples:
         return []
-    mean = math.fsum(v for _, v in state.samples) / len(state.samples)
+    mean = math.fsum(state.samples.values) / len(state.samples)
     return [
         Observation(
             mean,
@@ -233,11 +232,11 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
     value = judged_value(reading, compute.metric)
     if value is None:
         return []
-    bisect.insort(state.samples, (ms(reading.ts), value))
-    newest = state.samples[-1][0]
-    cut = bisect.bisect_left(state.samples, (newest - compute.window // MS, -math.inf))
-    del state.samples[:cut]
-    (first_at, first), (last_at, last) = state.samples[0], state.samples[-1]
+    samples = state.samples
+    samples.add(ms(reading.ts), value)
+    newest = samples.times[-1]
+    samples.drop_before(newest - compute.window // MS)
+    (first_at, first), (last_at, last) = (samples.times[0], samples.values[0]), (newest, samples.values[-1])
     # A rate over a sliver of the window would magnify noise: wait for half of it.
     if last_at - first_at < compute.window // MS // 2:
         return []
