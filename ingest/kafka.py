@@ -1,4 +1,4 @@
-"""Kafka plumbing shared by the bridge and the worker: topics, a producer, a patient send."""
+"""Kafka plumbing shared by the bridge and the worker: topics, metadata, a producer, a patient send."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import base64
 import contextlib
 import logging
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from ingest.contract import RejectedMessage
@@ -36,8 +38,37 @@ async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
         await admin.close()
 
 
+def track_every_sent_topic() -> None:
+    """Make every aiokafka client keep the metadata of each topic it has sent to, as Java's does.
+
+    aiokafka tracks a topic only if its first send finds it missing from the cluster view. A topic
+    known from the all-topics fetch at start is not tracked, so the first fetch for a new topic
+    forgets it: its batches then have no leader and wait for their expiry (Faust: 20 min). In CI
+    the worker's changelog writes stopped for minutes after its first send to ``ticks`` or
+    ``alerts``, created after the worker started (docs/PERFORMANCE.md, "the producer stall")."""
+    wait_on_metadata = AIOKafkaClient._wait_on_metadata
+    if getattr(wait_on_metadata, "tracks_sent_topics", False):
+        return
+
+    async def wait_and_track(client: AIOKafkaClient, topic: str) -> Any:
+        partitions = await wait_on_metadata(client, topic)
+        client.add_topic(topic)  # a no-op once tracked
+        return partitions
+
+    wait_and_track.tracks_sent_topics = True  # type: ignore[attr-defined]
+    AIOKafkaClient._wait_on_metadata = wait_and_track
+
+
+def group_session(settings: KafkaSettings) -> tuple[float, float]:
+    """A consumer group member's session timeout and heartbeat interval, in seconds. Tansu makes a
+    join wait half the session and a restart after a kill the whole of it, so every start of a
+    test's worker or notifier pays it: 3 s there. Real Kafka refuses less than 6 s."""
+    return (3.0, 1.0) if settings.kafka_broker == "tansu" else (6.0, 2.0)
+
+
 def make_producer(settings: KafkaSettings) -> AIOKafkaProducer:
     # Idempotent producers fail on Tansu, and at-least-once needs only acks from all replicas.
+    track_every_sent_topic()
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",

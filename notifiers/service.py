@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from ingest.kafka import ensure_topics
+from ingest.kafka import ensure_topics, group_session
 from ingest.stations import Station, load_stations
 from notifiers.board.api import Board, start_board
 from notifiers.board.live import Live, follow
@@ -148,14 +148,15 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     board = make_board(settings, notifier)
     topics = [settings.alerts_topic, settings.readings_topic, settings.derived_topic, settings.rejected_topic]
     await ensure_topics(settings, [*topics, settings.ticks_topic, settings.fleet_topic])
+    session, heartbeat = group_session(settings)
     consumer = AIOKafkaConsumer(
         settings.alerts_topic,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=settings.notifier_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=2000,
+        session_timeout_ms=int(session * 1000),
+        heartbeat_interval_ms=int(heartbeat * 1000),
         # Alerts are few: a fetch waiting up to aiokafka's 500 ms for more (Tansu answers at the
         # end of the wait, not when a record arrives) would hold an alert that long.
         fetch_max_wait_ms=100,
