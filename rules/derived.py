@@ -74,6 +74,9 @@ class Facts(BaseModel):
     def __bool__(self) -> bool:
         return bool(self.hours or self.days or self.nights)
 
+    def stations(self) -> set[str]:
+        return {fact.station for facts in (self.hours, self.days, self.nights) for fact in facts}
+
 
 class DayState(BaseModel):
     hour: hourly.HourState = Field(default_factory=hourly.HourState)

@@ -5,20 +5,28 @@ hour's end, a day's end or a night's (06:00), it is closed: the city's and each 
 values are taken from the mean concentrations of their stations, the year-to-date figures move
 on, and each fleet rule is judged. Year-to-date figures start again on 1 January (Beijing time).
 
-The fleet's clock is how far its stations have been judged: the slowest of them, so that a
+The fleet's clock is how far its sources have been judged: the slowest of them, so that a
 partition lagging behind during a catch-up holds the city back instead of seeing its facts come
-late. Until every station has been heard of, the clock stands still (the stream ticks every
-station of the catalogue, readings or not, so each is heard of within a tick). A fact for a
-period already closed is late: counted, and left out of the city's figures. Facts arriving
-twice (at-least-once delivery) replace each other.
+late. A source is whatever reports progress for a set of stations: in the stream, a ``readings``
+partition, whose tick judges every station homed there; offline, each station. Until every source
+has been heard of, the clock stands still. A fact for a period already closed is late: counted,
+and left out of the city's figures. Facts arriving twice (at-least-once delivery) replace each
+other.
+
+Facts wait in shards, by a hash of their station, so that a city of 100,000 stations is not one
+record of many megabytes: the stream stores each shard as its own table row (streams/fleet_rows.py).
+A shard holds some 500 stations, so a small fleet has one. Closing a period reads it from every
+shard and leaves it there; ``prune`` drops closed periods when their storage allows it. A fleet
+that grows may find a station's facts in its old shard too: a period takes one per station.
 """
 
 from __future__ import annotations
 
 import calendar
 import math
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -48,18 +56,33 @@ CITY = "郑州市"
 GOOD_AQI = 100
 
 
+#: A shard's hours then stay far below Kafka's 1 MB record limit, and a batch of a small fleet's
+#: facts writes one row, not dozens (each changelog write is a round trip to Tansu).
+STATIONS_PER_SHARD = 500
+
+
 class FleetUpdate(BaseModel):
-    """What the stations' timelines handed on in one batch, and how far each has been judged."""
+    """What the stations' timelines handed on in one batch, and how far each source has been judged."""
 
     facts: Facts = Field(default_factory=Facts)
-    judged_to: dict[str, datetime] = Field(default_factory=dict)
+    judged_to: dict[str, datetime] = Field(default_factory=dict, description="by source")
 
 
-class FleetState(BaseModel):
-    #: Gathered, not yet closed: by period, then by station.
+class Gathered(BaseModel):
+    """One shard of the facts gathered for periods not yet closed: by period, then by station."""
+
     hours: dict[datetime, dict[str, StationHour]] = Field(default_factory=dict)
     days: dict[date, dict[str, StationDay]] = Field(default_factory=dict)
     nights: dict[date, dict[str, StationNight]] = Field(default_factory=dict)
+
+
+def shards_for(stations: int) -> int:
+    return max(1, math.ceil(stations / STATIONS_PER_SHARD))
+
+
+class FleetState(BaseModel):
+    #: Gathered facts, by shard (``FleetEvaluator.shard_of`` their station).
+    shards: dict[int, Gathered] = Field(default_factory=dict)
     #: The latest period closed of each sort: facts for it or before are late.
     closed_hour: datetime | None = None
     closed_day: date | None = None
@@ -138,6 +161,34 @@ def _gather(
     return True
 
 
+def _due(
+    shards: list[dict[Period, dict[str, Fact]]], closed: Period | None, ends_by: Callable[[Period], bool]
+) -> list[tuple[Period, list[Fact]]]:
+    """The periods still open that have ended, oldest first, each with its facts from every shard
+    (one per station)."""
+    due = sorted({p for shard in shards for p in shard if (closed is None or p > closed) and ends_by(p)})
+    return [(period, list(_one_per_station(shards, period).values())) for period in due]
+
+
+def _one_per_station(shards: list[dict[Period, dict[str, Fact]]], period: Period) -> dict[str, Fact]:
+    facts: dict[str, Fact] = {}
+    for shard in shards:
+        facts |= shard.get(period, {})
+    return facts
+
+
+def prune(gathered: Gathered, state: FleetState) -> None:
+    """Drop from a shard the periods ``state`` has closed."""
+    _drop_closed(gathered.hours, state.closed_hour)
+    _drop_closed(gathered.days, state.closed_day)
+    _drop_closed(gathered.nights, state.closed_night)
+
+
+def _drop_closed(gathered: dict[Period, dict[str, Fact]], closed: Period | None) -> None:
+    for period in [p for p in gathered if closed is not None and p <= closed]:
+        del gathered[period]
+
+
 def group_by_district(facts: Iterable[Fact]) -> dict[str, list[Fact]]:
     grouped: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts:
@@ -152,10 +203,12 @@ def hand_over(state: FleetState) -> list[Figure]:
 
 
 class FleetEvaluator:
-    def __init__(self, rules: list[FleetRule], stations: Iterable[str] = ()) -> None:
-        """``stations``: those whose facts the fleet waits for (air and zoned noise stations)."""
+    def __init__(self, rules: list[FleetRule], sources: Iterable[str] = (), shards: int = 1) -> None:
+        """``sources``: those whose progress the fleet waits for (see the module's docstring);
+        ``shards``: how many shards the facts wait in (``shards_for`` the deriving stations)."""
         self.rules = rules
-        self.stations = list(stations)
+        self.sources = list(sources)
+        self.shards = shards
         self.keep_nights = max(
             (r.compute.nights for r in rules if isinstance(r.compute, NightCompliance)), default=30
         )
@@ -168,40 +221,52 @@ class FleetEvaluator:
             self.add_day(state, day)
         for night in update.facts.nights:
             self.add_night(state, night)
-        for station, judged_to in update.judged_to.items():
-            state.judged_to[station] = max(state.judged_to.get(station, judged_to), judged_to)
+        for source, judged_to in update.judged_to.items():
+            state.judged_to[source] = max(state.judged_to.get(source, judged_to), judged_to)
         now = self.clock(state)
         return [] if now is None else self.tick(state, now)
 
     def clock(self, state: FleetState) -> datetime | None:
-        """The slowest station's progress; None until every station waited for has been heard of."""
-        if any(station not in state.judged_to for station in self.stations):
+        """The slowest source's progress; None until every source waited for has been heard of."""
+        if any(source not in state.judged_to for source in self.sources):
             return None
-        waited = [state.judged_to[station] for station in self.stations] or list(state.judged_to.values())
+        waited = [state.judged_to[source] for source in self.sources] or list(state.judged_to.values())
         return min(waited, default=None)
+
+    def shard_of(self, station: str) -> int:
+        return zlib.crc32(station.encode()) % self.shards
+
+    def _shard(self, state: FleetState, station: str) -> Gathered:
+        return state.shards.setdefault(self.shard_of(station), Gathered())
 
     def add_hour(self, state: FleetState, fact: StationHour) -> None:
         state.figures.append(figures.station_hour(fact))
-        state.late += not _gather(state.hours, fact.hour, state.closed_hour, fact.station, fact)
+        hours = self._shard(state, fact.station).hours
+        state.late += not _gather(hours, fact.hour, state.closed_hour, fact.station, fact)
 
     def add_day(self, state: FleetState, fact: StationDay) -> None:
         state.figures.append(figures.station_day(fact))
-        state.late += not _gather(state.days, fact.day, state.closed_day, fact.station, fact)
+        days = self._shard(state, fact.station).days
+        state.late += not _gather(days, fact.day, state.closed_day, fact.station, fact)
 
     def add_night(self, state: FleetState, fact: StationNight) -> None:
         state.figures.append(figures.station_night(fact))
-        state.late += not _gather(state.nights, fact.night, state.closed_night, fact.station, fact)
+        nights = self._shard(state, fact.station).nights
+        state.late += not _gather(nights, fact.night, state.closed_night, fact.station, fact)
 
     def tick(self, state: FleetState, now: datetime) -> list[Transition]:
-        for hour in sorted(h for h in state.hours if h + timedelta(milliseconds=HOUR_MS) <= now):
-            self._close_hour(state, hour, list(state.hours.pop(hour).values()))
+        shards = state.shards.values()
+        hour_long = timedelta(milliseconds=HOUR_MS)
+        for hour, hours in _due([s.hours for s in shards], state.closed_hour, lambda h: h + hour_long <= now):
+            self._close_hour(state, hour, hours)
             state.closed_hour = hour
         transitions: list[Transition] = []
-        for day in sorted(d for d in state.days if day_end(d) <= now):
-            transitions += self._close_day(state, day, list(state.days.pop(day).values()))
+        for day, days in _due([s.days for s in shards], state.closed_day, lambda d: day_end(d) <= now):
+            transitions += self._close_day(state, day, days)
             state.closed_day = day
-        for night in sorted(n for n in state.nights if night_end(n) <= now):
-            transitions += self._close_night(state, night, list(state.nights.pop(night).values()))
+        nights_due = _due([s.nights for s in shards], state.closed_night, lambda n: night_end(n) <= now)
+        for night, nights in nights_due:
+            transitions += self._close_night(state, night, nights)
             state.closed_night = night
         return transitions
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from faust.types import EventT, StreamT
 from pydantic import ValidationError
 
-from ingest.contract import EPOCH, Reading
+from ingest.contract import Reading
 from rules import figures
 from rules.catalogue import all_rules, load_catalogue
 from rules.derived import Facts, deriver_for
@@ -25,9 +25,9 @@ from rules.evaluator import StationEvaluator, Transition
 from rules.events import AlertEvent, alert_event
 from rules.figures import Figure
 from rules.fleet import CITY, FleetUpdate
-from rules.timeline import Timeline, accept, advance, floor_minute, hand_over
+from rules.timeline import Timeline, accept, advance, hand_over
 from streams.agents import held_batches, stations
-from streams.app import alerts_topic, app, derived_topic, fleet_topic, settings, ticks_topic
+from streams.app import alerts_topic, app, derived_topic, fleet_topic, rows_table, settings, ticks_topic
 from streams.handoff import Outgoing, send_all
 from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
 from streams.timelines import Timelines
@@ -44,7 +44,7 @@ evaluators = {
 derivers = {station_id: deriver_for(station) for station_id, station in stations.items()}
 
 #: Each station's timeline, keyed by its raw id like its readings, so it lives in their partition.
-timelines = app.Table("timelines", key_type=bytes, value_type=str)
+timelines = rows_table("timelines")
 kept = Timelines(timelines, settings.kept_timelines)
 LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 #: Short batches: an alert waits for its batch, and a batch is judged as a whole. (0.2 s cost
@@ -68,26 +68,16 @@ def alert_records(events: list[AlertEvent]) -> list[Outgoing]:
     return [(alerts_topic, event.fingerprint.encode(), event) for event in events]
 
 
-class FleetProgress:
-    """How far each deriving station has been judged, as last told to the fleet: a station's
-    progress is passed on when it reaches a new minute, which is all the fleet's clock needs."""
-
-    def __init__(self) -> None:
-        self.reported: dict[str, datetime] = {}
-
-    def update(self, facts: Facts, judged: dict[str, Timeline]) -> FleetUpdate | None:
-        moved = {
-            station_id: timeline.judged_to
-            for station_id, timeline in judged.items()
-            if timeline.judged_to is not None
-            and floor_minute(timeline.judged_to) > self.reported.get(station_id, EPOCH)
-        }
-        for station_id, judged_to in moved.items():
-            self.reported[station_id] = floor_minute(judged_to)
-        return FleetUpdate(facts=facts, judged_to=moved) if facts or moved else None
+def source_of(partition: int) -> str:
+    """The fleet's name for a partition's progress (rules/fleet.py): every station homed there is
+    judged to a tick's watermark once the tick is."""
+    return f"partition-{partition}"
 
 
-fleet_progress = FleetProgress()
+#: The partitions whose progress the fleet's clock waits for: those that home a deriving station.
+fleet_sources = sorted(
+    {source_of(watermarks.partition_of[station_id]) for station_id, deriver in derivers.items() if deriver}
+)
 
 
 @app.agent(
@@ -131,6 +121,8 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 judged.alerts += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
                 if len(judged.touched) >= HAND_ON_STATIONS:
                     await judged.hand_on()
+            if tick is not None:
+                judged.progress[source_of(event.message.partition)] = tick
         await judged.hand_on()
 
 
@@ -140,12 +132,14 @@ HAND_ON_STATIONS = 1000
 
 class Judged:
     """What a batch has judged and not yet handed on: the timelines it advanced (each with the
-    last event that touched it), the alerts and the late readings' figures."""
+    last event that touched it), the alerts, the late readings' figures, and the partitions whose
+    every station a tick has judged, with the tick's watermark."""
 
     def __init__(self) -> None:
         self.touched: dict[str, tuple[Timeline, EventT[bytes]]] = {}
         self.alerts: list[AlertEvent] = []
         self.late: list[Figure] = []
+        self.progress: dict[str, datetime] = {}
 
     def timeline(self, station_id: str, event: EventT[bytes]) -> Timeline:
         """The station's timeline, taken once per hand-on, now touched by ``event``."""
@@ -155,13 +149,19 @@ class Judged:
         return timeline
 
     async def hand_on(self) -> None:
-        """Send the alerts and figures, then save the timelines they came from (handoff.py)."""
+        """Send the alerts and figures, then save the timelines they came from and wait until
+        Kafka has them, before the batch is acknowledged (handoff.py)."""
         await send_all(
-            [*alert_records(self.alerts), *fleet_records(self.touched), *figure_records(self.late)]
+            [
+                *alert_records(self.alerts),
+                *fleet_records(self.touched, self.progress),
+                *figure_records(self.late),
+            ]
         )
         for station_id, (timeline, last) in self.touched.items():
             kept.save(station_id.encode(), timeline, last)
-        self.touched, self.alerts, self.late = {}, [], []
+        self.touched, self.alerts, self.late, self.progress = {}, [], [], {}
+        await timelines.confirm()
 
 
 def key_of(event: EventT[bytes]) -> str:
@@ -181,16 +181,18 @@ def tick_watermark(event: EventT[bytes]) -> datetime | None:
     return None if seen is None else min(sent, seen)
 
 
-def fleet_records(touched: dict[str, tuple[Timeline, EventT[bytes]]]) -> list[Outgoing]:
-    """The batch's facts and progress, for the fleet's agent: one record, in one partition."""
+def fleet_records(
+    touched: dict[str, tuple[Timeline, EventT[bytes]]], progress: dict[str, datetime]
+) -> list[Outgoing]:
+    """The batch's facts and progress, for the fleet's agent: one record, in one partition, after
+    the facts of earlier hand-ons of the same tick."""
     facts = Facts()
-    deriving = {}
     for station_id, (timeline, _) in touched.items():
         if derivers.get(station_id):
             facts.add(hand_over(timeline))
-            deriving[station_id] = timeline
-    update = fleet_progress.update(facts, deriving)
-    return [(fleet_topic, CITY.encode(), update)] if update else []
+    if not facts and not progress:
+        return []
+    return [(fleet_topic, CITY.encode(), FleetUpdate(facts=facts, judged_to=progress))]
 
 
 def figure_records(figures: list[Figure]) -> list[Outgoing]:

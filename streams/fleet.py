@@ -1,7 +1,8 @@
-"""The city's figures live: station facts gathered in one changelog-backed row, fleet rules judged.
+"""The city's figures live: station facts gathered in changelog-backed rows, fleet rules judged.
 
 Every batch of station facts comes keyed by the city, so one agent instance holds the whole
-fleet's state (one row of table ``fleet``) and its clock: how far each station has been judged.
+fleet's state (rows of table ``fleet``, streams/fleet_rows.py) and its clock: how far each
+``readings`` partition has been judged.
 Closed hours, days and nights become figures on Kafka ``derived`` (and from there InfluxDB);
 fleet-rule transitions go to ``alerts`` like the stations' own.
 """
@@ -13,39 +14,46 @@ import logging
 from faust.types import StreamT
 from pydantic import ValidationError
 
-from rules.derived import deriver_for
 from rules.events import alert_event
-from rules.fleet import CITY, FleetEvaluator, FleetState, FleetUpdate, hand_over
-from streams.agents import held_batches, stations
-from streams.alerting import EVALUATION_BATCH_SECONDS, alert_records, catalogue, figure_records, rules_by_id
-from streams.app import app, fleet_topic, settings
-from streams.handoff import save, send_all
+from rules.fleet import FleetEvaluator, FleetUpdate, hand_over, shards_for
+from streams.agents import held_batches
+from streams.alerting import (
+    EVALUATION_BATCH_SECONDS,
+    alert_records,
+    catalogue,
+    derivers,
+    figure_records,
+    fleet_sources,
+    rules_by_id,
+)
+from streams.app import app, fleet_topic, rows_table, settings
+from streams.fleet_rows import FleetRows
+from streams.handoff import send_all
 from streams.metrics import LATE_FACTS
 
 log = logging.getLogger(__name__)
 
-fleet_table = app.Table("fleet", key_type=bytes, value_type=str)
+fleet_table = rows_table("fleet")
+fleet_rows = FleetRows(fleet_table)
 fleet_evaluator = FleetEvaluator(
-    catalogue.fleet_rules,
-    [station_id for station_id, station in stations.items() if deriver_for(station)],
+    catalogue.fleet_rules, fleet_sources, shards_for(sum(1 for deriver in derivers.values() if deriver))
 )
-CITY_KEY = CITY.encode()
 
 
 @app.agent(fleet_topic)
 async def judge_fleet(stream: StreamT[bytes]) -> None:
     """Gather the stations' facts, close what the fleet's clock has passed, judge the fleet rules."""
     async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
-        stored = fleet_table.get(CITY_KEY)
-        state = FleetState.model_validate_json(stored) if stored else FleetState()
+        state = fleet_rows.take()
         late_before = state.late
-        transitions = []
+        transitions, changed = [], set()
         for event in events:
             try:
                 update = FleetUpdate.model_validate_json(event.value)
             except ValidationError:
                 log.exception("a record on %s is not a fleet update; skipped", settings.fleet_topic)
                 continue
+            changed |= {fleet_evaluator.shard_of(station) for station in update.facts.stations()}
             transitions += fleet_evaluator.update(state, update)
         if state.late > late_before:
             LATE_FACTS.inc(state.late - late_before)
@@ -56,4 +64,5 @@ async def judge_fleet(stream: StreamT[bytes]) -> None:
             )
         alerts = [alert_event(t, rules_by_id[t.rule], None) for t in transitions]
         await send_all([*alert_records(alerts), *figure_records(hand_over(state))])
-        save(fleet_table, CITY_KEY, state, events[-1])
+        fleet_rows.save(state, changed, events[-1])
+        await fleet_table.confirm()

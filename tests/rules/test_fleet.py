@@ -55,3 +55,13 @@ def test_the_state_round_trips_through_json() -> None:
     fleet.update(state, update(hour_of("A", "金水区", 60), A=T0 + HOUR / 2))
     assert FleetState.model_validate_json(state.model_dump_json()) == state
     assert fleet.clock(state) == T0 + HOUR / 2 and CITY == "郑州市"
+
+
+def test_a_station_found_in_two_shards_after_the_fleet_grew_counts_once() -> None:
+    small, state = FleetEvaluator([], ["A", "B"]), FleetState()
+    small.update(state, update(hour_of("A", "金水区", 60), A=T0 + HOUR))
+    grown = FleetEvaluator([], ["A", "B"], shards=3)
+    assert grown.shard_of("A") != small.shard_of("A"), "A's facts move to another shard"
+    grown.update(state, update(hour_of("A", "金水区", 60), hour_of("B", "中原区", 80), B=T0 + HOUR))
+    # (60 + 80) / 2 = 70 → 94; counting A twice would give 66.7 → 90.
+    assert city_hours(hand_over(state)) == [(T0, 94)]
