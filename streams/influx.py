@@ -113,7 +113,16 @@ class V1Writer:
 
     async def write(self, lines: list[str]) -> None:
         body = "\n".join(lines).encode()
-        await self._post("/write", {"db": self._database, "precision": "ns"}, body)
+        params = {"db": self._database, "precision": "ns"}
+        try:
+            await self._post("/write", params, body)
+        except InfluxUnavailableError as error:
+            if "database not found" not in str(error):
+                raise
+            # Dropped while we ran, or (influxd 1.6, once) not found just after its CREATE was
+            # answered: create it and write again, as Telegraf does.
+            await self.prepare()
+            await self._post("/write", params, body)
 
     async def close(self) -> None:
         await self._session.close()

@@ -31,7 +31,14 @@ class StackError(Exception):
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
+        return probe.connect_ex((host, port)) == 0 and not connected_to_itself(probe)
+
+
+def connected_to_itself(probe: socket.socket) -> bool:
+    """A connection to a free local port succeeds when the kernel happens to give the probe that
+    same port as its own (TCP simultaneous open): nobody listens there. Once in CI a test's stack
+    refused to start, its free port "taken by another program"."""
+    return bool(probe.getsockname() == probe.getpeername())
 
 
 def free_port() -> int:

@@ -125,6 +125,8 @@ def test_a_sigkill_while_alerts_wait_for_their_group_loses_nothing(
     pipeline.start("notifier")
     wait_until(lambda: sinks.notices("mail") == MAILS, 40, "the mails after the restart")
     wait_until(lambda: sinks.notices("webhook") == WEBHOOKS, 10, "the webhooks after the restart")
+    # A message is recorded delivered once its receiver has answered: just after it arrived.
+    wait_until(lambda: outbox(db)["waiting"] == 0, 10, "every delivery recorded")
     assert outbox(db) == {"delivered": 14, "waiting": 0, "attempts": 14}
     print(f"\nSIGKILL in the group wait: {outbox(db)}, mail {dict(sinks.notices('mail'))}")
 

@@ -417,8 +417,13 @@ def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
         lambda: services.influx_query("SELECT * FROM late_readings"), 30, "the late reading counted"
     )
     assert [(row["station"], row["late"]) for row in counted] == [("AIR-1", 1)]
-    stored = services.influx_query(f"SELECT pm25 FROM air WHERE time = '{late.ts.isoformat()}'")
-    assert [row["pm25"] for row in stored] == [900.0], "the late reading is stored"
+    # Stored by another agent than the one that counted it: it may come a little later.
+    stored = wait_until(
+        lambda: services.influx_query(f"SELECT pm25 FROM air WHERE time = '{late.ts.isoformat()}'"),
+        30,
+        "the late reading stored",
+    )
+    assert [row["pm25"] for row in stored] == [900.0]
     assert live() == expected, "and not judged"
     with urllib.request.urlopen(f"http://127.0.0.1:{pipeline.web_port}/metrics", timeout=10) as page:
         metrics = page.read().decode()

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from ingest.contract import Flag, Kind, Reading
 from ingest.stations import NoiseZone, Station
-from streams.influx import InfluxRefusedError, InfluxUnavailableError, _classify, reading_line
+from streams.influx import (
+    InfluxRefusedError,
+    InfluxUnavailableError,
+    V1Writer,
+    _classify,
+    influx_execute,
+    influxql,
+    reading_line,
+)
+from streams.settings import WorkerSettings
+from tests.conftest import Services
 
 
 def test_a_reading_becomes_one_line_with_tags_fields_flags_and_nanoseconds() -> None:
@@ -39,3 +50,23 @@ def test_bad_data_is_refused(status: int) -> None:
 @pytest.mark.parametrize("status", [0, 401, 403, 404, 429, 500, 503])
 def test_outages_and_misconfiguration_are_waited_out(status: int) -> None:
     assert isinstance(_classify(status, "down", "influx"), InfluxUnavailableError)
+
+
+@pytest.mark.integration
+def test_a_database_dropped_while_the_worker_runs_is_created_again_and_the_points_kept(
+    services: Services,
+) -> None:
+    settings = WorkerSettings(influx_url=services.influx_url, influx_database="dropped")
+    reading = Reading(station="X1", kind=Kind.AMMONIA, ts=datetime(2026, 1, 1, tzinfo=UTC), values={"nh3": 3})
+
+    async def write_after_a_drop() -> None:
+        writer = V1Writer(settings)
+        try:
+            await writer.prepare()
+            influx_execute(services.influx_url, "dropped", 'DROP DATABASE "dropped"')
+            await writer.write([reading_line(reading, None)])
+        finally:
+            await writer.close()
+
+    asyncio.run(write_after_a_drop())
+    assert [row["nh3"] for row in influxql(services.influx_url, "dropped", "SELECT nh3 FROM ammonia")] == [3]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import free_port, port_open
+from streams.stack import connected_to_itself, free_port, port_open
 from tests.conftest import envalert
 
 pytestmark = pytest.mark.integration
@@ -58,3 +58,18 @@ def test_a_taken_port_is_named_with_the_way_out(stack_env: tuple[dict[str, str],
     assert up.returncode == 1
     assert f"port {ports[0]} for mosquitto is taken by another program" in up.stderr
     assert "ENVALERT_" in up.stderr
+
+
+def test_a_probe_that_connected_to_itself_finds_nobody_listening() -> None:
+    """The kernel may give a probe of a free port that very port as its own: the connection then
+    succeeds with nobody listening (TCP simultaneous open), made happen here on purpose."""
+    port = free_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
+        assert probe.connect_ex(("127.0.0.1", port)) == 0
+        assert connected_to_itself(probe)
+    with socket.socket() as listener, socket.socket() as probe:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert probe.connect_ex(listener.getsockname()) == 0
+        assert not connected_to_itself(probe)
