@@ -1,13 +1,20 @@
 """The raw ceilings of this machine, measured on the benchmark's own stack: what paho → mosquitto
-→ paho at QoS 1, aiokafka on the local broker and plain HTTP writes to InfluxDB can do with
-nothing of ours in between. Our figures are reported as ratios to these."""
+→ paho at QoS 1, aiokafka on the local broker, one Faust agent doing nothing and plain HTTP
+writes to InfluxDB can do with nothing of ours in between. Our figures are reported as ratios to
+these."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from multiprocessing.synchronize import Event
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -35,33 +42,59 @@ def sample(index: int) -> Reading:
     )
 
 
-def mqtt_ceiling(stack: BenchStack, count: int) -> float:
-    """Messages per second from the first publish to the last one received, QoS 1 both ways."""
-    settings = MqttSettings(mqtt_port=stack.mqtt_port)
-    received, subscribed, done = [0], threading.Event(), threading.Event()
-    listener = make_client(settings, "bench-ceiling-sub")
+def receive(port: int, count: int, subscribed: Event, received: Any) -> None:
+    """In a process of its own, as the bridge is: take ``count`` messages at QoS 1 and put how
+    many came, and when the last did, on ``received``."""
+    taken, done, last = [0], threading.Event(), [0.0]
 
     def on_message(*_: Any) -> None:
-        received[0] += 1
-        if received[0] >= count:
+        taken[0] += 1
+        if taken[0] >= count:
+            last[0] = time.monotonic()
             done.set()
 
+    listener = make_client(MqttSettings(mqtt_port=port), "bench-ceiling-sub")
     listener.on_message = on_message
     listener.on_subscribe = lambda *_: subscribed.set()
     listener.on_connect = lambda client, *_: client.subscribe("bench/#", qos=1)
-    listener.connect("localhost", stack.mqtt_port)
+    listener.connect("localhost", port)
     listener.loop_start()
-    subscribed.wait(10)
-    payloads = [station_payload(sample(i)) for i in range(count)]
-    started = time.perf_counter()
-    publish_messages(settings, (Message("bench/air", p) for p in payloads), client_id="bench-ceiling-pub")
     done.wait(120)
-    elapsed = time.perf_counter() - started
     listener.loop_stop()
     listener.disconnect()
-    if received[0] < count:
-        raise RuntimeError(f"the MQTT ceiling got {received[0]} of {count} messages")
-    return count / elapsed
+    received.put((taken[0], last[0]))
+
+
+def mqtt_ceiling(stack: BenchStack, count: int) -> float:
+    """Messages per second from the first publish to the last one received, QoS 1 both ways. The
+    receiver has a process of its own: sharing one interpreter with the publisher, it measured a
+    third of this (both then wait for the same lock)."""
+    spawn = multiprocessing.get_context("spawn")
+    subscribed, received = spawn.Event(), spawn.Queue()
+    receiver = spawn.Process(target=receive, args=(stack.mqtt_port, count, subscribed, received))
+    receiver.start()
+    try:
+        if not subscribed.wait(30):
+            raise RuntimeError("the MQTT ceiling's receiver did not subscribe within 30 s")
+        payloads = [station_payload(sample(i)) for i in range(count)]
+        started = time.monotonic()
+        publish_messages(
+            MqttSettings(mqtt_port=stack.mqtt_port),
+            (Message("bench/air", p) for p in payloads),
+            client_id="bench-ceiling-pub",
+        )
+        taken, last = received.get(timeout=150)
+    finally:
+        receiver.join(timeout=10)
+        if receiver.is_alive():
+            receiver.kill()
+    if taken < count:
+        raise RuntimeError(f"the MQTT ceiling got {taken} of {count} messages")
+    return float(count / (last - started))
+
+
+#: The Kafka ceiling's topic, which the Faust ceiling reads again.
+KAFKA_TOPIC = "bench"
 
 
 def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
@@ -72,13 +105,14 @@ def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
         await producer.start()
         payloads = [station_payload(sample(i)) for i in range(count)]
         started = time.perf_counter()
-        sent = [await producer.send("bench", value=p, key=p[:20]) for p in payloads]
+        sent = [await producer.send(KAFKA_TOPIC, value=p, key=p[:20]) for p in payloads]
         await asyncio.gather(*sent)
         produced = count / (time.perf_counter() - started)
         await producer.stop()
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
         await consumer.start()
-        partitions = [TopicPartition("bench", p) for p in consumer.partitions_for_topic("bench") or []]
+        numbers = consumer.partitions_for_topic(KAFKA_TOPIC) or []
+        partitions = [TopicPartition(KAFKA_TOPIC, p) for p in numbers]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         started, got = time.perf_counter(), 0
@@ -90,6 +124,35 @@ def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
         return produced, consumed
 
     return asyncio.run(run())
+
+
+def faust_ceiling(stack: BenchStack, count: int) -> float:
+    """Records per second one Faust agent doing nothing takes, as the worker's App runs it, from
+    the ``count`` records that the Kafka ceiling left on its topic."""
+    out = stack.root / "faust-ceiling.json"
+    env = {
+        **os.environ,
+        **stack.env(),
+        "ENVALERT_WORKER_DATA_DIR": str(stack.root / "worker-faust-ceiling"),
+        "BENCH_FAUST_TOPIC": KAFKA_TOPIC,
+        "BENCH_FAUST_COUNT": str(count),
+        "BENCH_FAUST_OUT": str(out),
+    }
+    with (stack.root / "faust-ceiling.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bench.idle_agent"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not out.exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Faust ceiling's agent took no {count} records; see {log.name}")
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    times = json.loads(out.read_text(encoding="utf-8"))
+    return float((count - 1) / (times["last"] - times["first"]))
 
 
 def influx_ceiling(stack: BenchStack, count: int, batch: int = 5000) -> float:
@@ -116,5 +179,6 @@ def measure(stack: BenchStack, count: int) -> dict[str, float]:
         "mqtt_qos1_msgs_per_s": mqtt_ceiling(stack, count),
         "kafka_produce_per_s": produced,
         "kafka_consume_per_s": consumed,
+        "faust_agent_per_s": faust_ceiling(stack, count),
         "influx_write_points_per_s": influx_ceiling(stack, count),
     }

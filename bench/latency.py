@@ -8,7 +8,6 @@ defaults an alert also waits the allowed lateness (60 s of event time) and the g
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 import threading
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bench.stack import BenchStack, running
+from bench.stack import BenchStack, kept, running
 from ingest.contract import Kind, Reading
 from ingest.publisher import WindowedPublisher, message_of
 from ingest.settings import MqttSettings
@@ -89,13 +88,8 @@ def alert_latency(stack: BenchStack, stations: int, triggers: int, background_ra
     webhook.start()
     mail.start()
     env = {
-        **os.environ,
-        **stack.env(),
-        "ENVALERT_STATIONS_FILE": str(catalogue),
+        **stack.pipeline_env(catalogue, f"latency-{stations}"),
         "ENVALERT_ALLOWED_LATENESS_SECONDS": "0",
-        "ENVALERT_WORKER_WEB_PORT": str(free_port()),
-        "ENVALERT_WORKER_DATA_DIR": str(folder / "worker"),
-        "ENVALERT_MQTT_CLIENT_ID": f"bench-latency-bridge-{stations}",
         "ENVALERT_ROUTING_FILE": str(routing),
         "ENVALERT_NOTIFIER_DB": str(folder / "notifier.db"),
         "ENVALERT_NOTIFIER_TICK_SECONDS": str(NOTIFIER_TICK_SECONDS),
@@ -128,7 +122,8 @@ def alert_latency(stack: BenchStack, stations: int, triggers: int, background_ra
     latencies = [(told[sid] - published[sid]) * 1000 for sid in published if sid in told]
     if len(latencies) < 2:
         raise RuntimeError(
-            f"only {len(latencies)} of {len(vocs)} alerts reached the webhook; logs in {folder}"
+            f"only {len(latencies)} of {len(vocs)} alerts reached the webhook; "
+            f"logs in {kept(folder / 'logs')}"
         )
     return {
         "stations": stations,

@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from bench import ceilings, latency, throughput
+from bench import ceilings, day_state, latency, throughput
 from bench.stack import bench_stack
 
-PARTS = ["throughput", "latency", "memory"]
+PARTS = ["throughput", "latency", "memory", "day"]
 
 
 def show(figures: dict[str, Any]) -> None:
@@ -43,6 +43,9 @@ def show(figures: dict[str, Any]) -> None:
 @click.option(
     "--memory-minutes", default=1, show_default=True, help="memory: minutes of readings per station"
 )
+@click.option(
+    "--day-fleet", default=10000, show_default=True, help="day: stations holding a day of state each"
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
 def main(
     *,
@@ -55,10 +58,12 @@ def main(
     background_rate: float,
     memory_fleets: tuple[int, ...],
     memory_minutes: int,
+    day_fleet: int,
     out: Path,
 ) -> None:
     """Start a throwaway local stack, measure its raw ceilings, then the pipeline: throughput end to
-    end, alert latency under load, and the worker's memory against the number of stations."""
+    end, alert latency under load, and the worker's memory against the number of stations, fresh
+    and with a day of state."""
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}",
@@ -82,9 +87,18 @@ def main(
             with bench_stack() as stack:
                 run = throughput.end_to_end(stack, size, length)
             run["ratio_to_mqtt_ceiling"] = run["end_to_end_per_s"] / limits["mqtt_qos1_msgs_per_s"]
+            run["ratio_to_faust_ceiling"] = run["end_to_end_per_s"] / limits["faust_agent_per_s"]
             run["ratio_to_influx_ceiling"] = run["end_to_end_per_s"] / limits["influx_write_points_per_s"]
             show(run)
             results.setdefault(part, []).append(run)
+    if "day" in parts:
+        click.secho(
+            f"memory with a day of state: {day_fleet} stations' timelines recovered, then a reading each:",
+            bold=True,
+        )
+        with bench_stack() as stack:
+            results["day"] = day_state.worker_with_a_day(stack, day_fleet)
+        show(results["day"])
     if "latency" in parts:
         click.secho(
             f"alert latency: {triggers} alerts among {latency_stations} stations, "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streams import processes
@@ -28,6 +31,18 @@ class BenchStack:
             "ENVALERT_INFLUX_URL": self.influx_url,
         }
 
+    def pipeline_env(self, stations_file: Path, name: str) -> dict[str, str]:
+        """The environment of a bridge and worker judging ``stations_file``; ``name`` keeps one
+        run's worker data and MQTT client apart from another's."""
+        return {
+            **os.environ,
+            **self.env(),
+            "ENVALERT_STATIONS_FILE": str(stations_file),
+            "ENVALERT_WORKER_WEB_PORT": str(free_port()),
+            "ENVALERT_WORKER_DATA_DIR": str(self.root / f"worker-{name}"),
+            "ENVALERT_MQTT_CLIENT_ID": f"bench-bridge-{name}",
+        }
+
 
 @contextmanager
 def bench_stack() -> Iterator[BenchStack]:
@@ -42,6 +57,17 @@ def bench_stack() -> Iterator[BenchStack]:
         finally:
             for service in reversed(services):
                 service.stop()
+
+
+#: Where a failed run's logs are kept: its stack's folder is deleted on the way out.
+FAILED_LOGS = Path("bench/failed")
+
+
+def kept(logs: Path) -> Path:
+    """A copy of ``logs`` that outlives the throwaway stack, for a failure to point at."""
+    copy = FAILED_LOGS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{logs.name}"
+    shutil.copytree(logs, copy)
+    return copy
 
 
 @contextmanager

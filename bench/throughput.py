@@ -3,12 +3,11 @@ InfluxDB, through the real bridge and worker with the full rule catalogue."""
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.stack import BenchStack, running
+from bench.stack import BenchStack, kept, running
 from ingest.contract import Kind
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
@@ -16,7 +15,6 @@ from ingest.stations import load_stations
 from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
 from streams.influx import influxql
-from streams.stack import free_port
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -54,16 +52,8 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
     end = start + timedelta(minutes=minutes)
     messages = [message_of(r) for r in baseline(fleet.values(), start, end, timedelta(minutes=1))]
     last = end - timedelta(minutes=1)
-    env = {
-        **os.environ,
-        **stack.env(),
-        "ENVALERT_STATIONS_FILE": str(catalogue),
-        "ENVALERT_WORKER_WEB_PORT": str(free_port()),
-        "ENVALERT_WORKER_DATA_DIR": str(stack.root / f"worker-{stations}"),
-        "ENVALERT_MQTT_CLIENT_ID": f"bench-bridge-{stations}",
-    }
     logs = stack.root / f"logs-{stations}"
-    with running(["worker", "bridge"], env, logs) as (worker, _):
+    with running(["worker", "bridge"], stack.pipeline_env(catalogue, str(stations)), logs) as (worker, _):
         before = stored(stack)
         began = time.perf_counter()
         publish_messages(
@@ -73,10 +63,10 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
         deadline = began + max(600, len(messages) / 100)  # a slowest plausible 100 readings/s
         count = wait_visible(stack, before + len(messages), last, len(fleet), deadline) - before
         visible = time.perf_counter() - began
-        worker_peak_mb = peak_rss_mb(worker.pid)
+        worker_peak_mb = memory_mb(worker.pid, "VmHWM")
     if count < len(messages):
         raise RuntimeError(
-            f"only {count} of {len(messages)} readings reached InfluxDB in time; logs in {logs}"
+            f"only {count} of {len(messages)} readings reached InfluxDB in time; logs in {kept(logs)}"
         )
     return {
         "stations": stations,
@@ -88,8 +78,8 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
     }
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory so far (the kernel's VmHWM), in MB."""
+def memory_mb(pid: int, field: str) -> float:
+    """A process's memory figure from the kernel, in MB: ``VmRSS`` now, ``VmHWM`` its peak so far."""
     status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:"))
     return int(kilobytes) / 1024

@@ -1,0 +1,107 @@
+"""Worker memory with a day of state: every station's timeline as it stands after a day of minute
+readings, recovered by the worker from its changelog, then a minute of readings for every station.
+
+Publishing a day for 10,000 stations (14.4 million readings) would take most of a day here, so
+the state is made offline: each station of the catalogue's fleet is judged through a day
+(``rules.offline`` rules, the worker's code), and its copies in the scaled fleet start from its
+row. The worker then recovers those rows as it would after a restart, and judges a minute of
+readings from every station, which parses each row once and keeps ``ENVALERT_KEPT_TIMELINES``
+of them parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from datetime import timedelta
+
+from aiokafka import AIOKafkaProducer
+from faust.serializers import codecs
+
+from bench.stack import BenchStack, kept, running
+from bench.throughput import START, memory_mb, stored, wait_visible
+from ingest.kafka import ensure_topics
+from ingest.publisher import message_of, publish_messages
+from ingest.settings import KafkaSettings, MqttSettings
+from ingest.stations import Station, load_stations
+from rules.catalogue import load_catalogue
+from rules.derived import Facts, deriver_for
+from rules.evaluator import StationEvaluator
+from rules.timeline import Timeline, accept, advance
+from simulators.fleet import scaled, write_catalogue
+from simulators.generators import FLEET, baseline
+from streams.settings import WORKER_GROUP
+from streams.watermarks import home_partitions
+
+DAY = timedelta(days=1)
+CHANGELOG = f"{WORKER_GROUP}-timelines-changelog"
+
+
+def day_rows(stations: dict[str, Station]) -> dict[str, str]:
+    """Each station's timeline row after the day before ``START``, its facts handed on."""
+    catalogue = load_catalogue()
+    rows = {}
+    for station_id, station in stations.items():
+        timeline, deriver = Timeline(), deriver_for(station)
+        evaluator = StationEvaluator(catalogue.rules, station)
+        for reading in baseline([station], START - DAY, START, timedelta(minutes=1)):
+            accept(timeline, reading)
+            advance(timeline, evaluator, reading.ts, deriver)
+        timeline.facts = Facts()
+        rows[station_id] = timeline.model_dump_json()
+    return rows
+
+
+async def write_changelog(stack: BenchStack, fleet: dict[str, Station], originals: list[str]) -> int:
+    """The fleet's rows on the worker's changelog, each in its station's partition; bytes sent.
+    ``simulators.fleet.scaled`` makes station ``i`` of the fleet a copy of original ``i % n``."""
+    kafka = KafkaSettings(kafka_bootstrap=stack.kafka_bootstrap)
+    await ensure_topics(kafka, [CHANGELOG])
+    homes = home_partitions(fleet, kafka.topic_partitions)
+    # One record per batch: Tansu reports a wrong end offset for larger batches (INFRA.md), and
+    # the worker's recovery would stop short.
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, max_batch_size=1, linger_ms=0)
+    await producer.start()
+    sent = 0
+    try:
+        for station_id, original in zip(fleet, itertools.cycle(originals)):
+            row = codecs.dumps("json", original)
+            await producer.send_and_wait(CHANGELOG, row, key=station_id.encode(), partition=homes[station_id])
+            sent += len(row)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def worker_with_a_day(stack: BenchStack, stations: int) -> dict[str, float]:
+    base = load_stations(FLEET)
+    fleet = scaled(base, stations)
+    catalogue = stack.root / f"stations-day-{stations}.yaml"
+    write_catalogue(fleet, catalogue)
+    state_bytes = asyncio.run(write_changelog(stack, fleet, list(day_rows(base).values())))
+    minute = [message_of(r) for r in baseline(fleet.values(), START, START + timedelta(minutes=1), DAY)]
+    logs = stack.root / f"logs-day-{stations}"
+    with running(["worker", "bridge"], stack.pipeline_env(catalogue, f"day-{stations}"), logs) as (worker, _):
+        recovered_mb = memory_mb(worker.pid, "VmRSS")
+        began = time.perf_counter()
+        publish_messages(
+            MqttSettings(mqtt_port=stack.mqtt_port), minute, client_id=f"bench-day-fleet-{stations}"
+        )
+        count = wait_visible(stack, len(minute), START, len(minute), began + 600)
+        peak_mb, now_mb = memory_mb(worker.pid, "VmHWM"), memory_mb(worker.pid, "VmRSS")
+    if count < len(minute):
+        raise RuntimeError(
+            f"only {count} of {len(minute)} readings reached InfluxDB in time; logs in {kept(logs)}"
+        )
+    late = (logs / "worker.log").read_text(errors="replace").count("late reading from")
+    if late:
+        raise RuntimeError(f"{late} readings were judged late: the day's state was not recovered; see {logs}")
+    return {
+        "stations": stations,
+        "state_mb_on_changelog": state_bytes / 1e6,
+        "worker_rss_after_recovery_mb": recovered_mb,
+        "worker_peak_rss_mb": peak_mb,
+        "worker_rss_mb": now_mb,
+        "stored": stored(stack),
+    }

@@ -1,0 +1,48 @@
+"""The Faust ceiling: how fast one agent that does nothing takes records from the local broker.
+
+Run as its own process (``python -m bench.idle_agent``), with the worker's App class and its
+settings for Tansu, so that the figure is what Faust itself costs the worker per record. The
+agent writes when it took its first and its last record to ``BENCH_FAUST_OUT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from faust.types import StreamT
+
+from streams.app import App, broker_overrides, settings
+
+TOPIC = os.environ.get("BENCH_FAUST_TOPIC", "bench")
+COUNT = int(os.environ.get("BENCH_FAUST_COUNT", "0"))
+OUT = Path(os.environ.get("BENCH_FAUST_OUT", "idle-agent.json"))
+
+app = App(
+    "bench-idle-agent",
+    broker=f"kafka://{settings.kafka_bootstrap}",
+    store="memory://",
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    datadir=str(settings.worker_data_dir),
+    **broker_overrides(settings),
+)
+
+
+@app.agent(app.topic(TOPIC, key_type=bytes, value_type=bytes, value_serializer="raw"))
+async def take(stream: StreamT[bytes]) -> None:
+    taken, first = 0, 0.0
+    async for _ in stream:
+        taken += 1
+        if taken == 1:
+            first = time.monotonic()
+        if taken == COUNT:
+            OUT.write_text(json.dumps({"first": first, "last": time.monotonic()}), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.argv = ["bench-idle-agent", "worker", "--loglevel", "warn", "--without-web"]
+    app.main()
