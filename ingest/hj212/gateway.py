@@ -131,7 +131,9 @@ class Gateway:
                     peer, "incomplete", f"{frames.pending()} byte(s) of an unfinished frame at close"
                 )
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            # A stop that cancels this wait must not end the task cancelled: Python 3.11's
+            # stream callback then calls task.exception() and logs a traceback (fixed in 3.12).
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
             log.info("%s disconnected", peer)
 
