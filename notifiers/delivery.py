@@ -1,14 +1,13 @@
 """Sending one message to one contact through apprise, with a timeout, and saying why it failed.
 
-apprise reports failure as ``False`` and explains it in its log, so each send captures that
-log; sends therefore go one at a time (the log is process-wide). Credentials never reach our
-logs or InfluxDB: targets are shown as apprise's privacy URL, without the query string.
+apprise reports failure in its result and explains it in the log entries it keeps with that
+result, so sends to different targets can run at once, each with its own reason. Credentials
+never reach our logs or InfluxDB: targets are shown as apprise's privacy URL, without the query
+string.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +17,8 @@ import apprise
 
 #: Webhook schemes whose payload can carry the notice id, so receivers can recognise a resend.
 PAYLOAD_FIELD_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls"}
+#: The log entries of a failed send that say why it failed.
+WARNING_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,13 @@ async def send(url: str, title: str, body: str, *, notice: str, timeout: float) 
     sender = apprise.Apprise()
     if not sender.add(with_timeouts(with_notice_id(url, notice), timeout)):
         return Outcome(False, 0.0, f"apprise cannot use {masked(url)}")
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        try:
-            # apprise times out first; this bounds what apprise does not cover (DNS, TLS, retries).
-            delivered = bool(await asyncio.wait_for(sender.async_notify(body=body, title=title), timeout * 3))
-        except TimeoutError:
-            delivered = False
-        log = captured.getvalue().strip()
+    # apprise's own timeouts come first; the call's bounds what they do not cover (DNS, TLS, retries).
+    result = await sender.async_notify(body=body, title=title, timeout=timeout * 3)
     seconds = time.monotonic() - started
-    if delivered:
+    if result:
         return Outcome(True, seconds)
-    reason = log.splitlines()[-1].split(" - ", 2)[-1] if log else f"no answer within {timeout * 3:g} s"
+    warnings = [entry.message for entry in result.logs() if entry.level in WARNING_LEVELS]
+    reason = warnings[-1] if warnings else f"no answer within {timeout * 3:g} s"
     return Outcome(False, seconds, reason[:300])
 
 

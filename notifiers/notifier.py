@@ -6,6 +6,8 @@ Kafka; see notifiers/store.py for why that gives at-least-once delivery without 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,9 +45,12 @@ class Notifier:
         *,
         board_url: str,
         retry: RetryPolicy = RetryPolicy(),
+        sending_at_once: int = 8,
     ) -> None:
         self.store, self.directory, self.routing, self.stations = store, directory, routing, stations
         self.clock, self.board_url, self.retry = clock, board_url, retry
+        self.sending_at_once = sending_at_once
+        self._sending: dict[tuple[str, str], asyncio.Task[bool]] = {}
         self.lifecycle = Lifecycle(routing, self._parent)
         self.state = store.state()
         self._saved = self.state.model_dump_json()
@@ -123,30 +128,69 @@ class Notifier:
         return messages
 
     async def deliver_due(self) -> int:
-        """Try each target's oldest waiting message once; returns how many were delivered."""
-        delivered = 0
+        """Send each target's oldest due message (see ``start_due``); returns how many were
+        delivered."""
+        return sum(await asyncio.gather(*self.start_due()))
+
+    def start_due(self) -> list[asyncio.Task[bool]]:
+        """Start sending each target's oldest due message, targets at once, at most
+        ``sending_at_once`` in all: a slow mail server or a dead webhook holds up only its own
+        messages, and a burst of notices is not sent one by one (that put a second of delay on
+        alerts queued behind a minute's burst). A target's next message waits until its last
+        send is recorded, so each target still gets its messages in order."""
+        started = []
         for message in self.store.due(self.clock()):
-            contact = self._contact(message)
-            if contact is None:
-                outcome = Outcome(False, 0.0, f"contact {message.contact!r} is no longer in the directory")
-            else:
-                outcome = await send(
-                    contact.url,
-                    message.title,
-                    message.body,
-                    notice=message.notice,
-                    timeout=self.retry.timeout,
-                )
-            now = self.clock()
-            expired = contact is None or now - (message.created_at or now) >= self.retry.give_up_after
-            verdict = "delivered" if outcome.delivered else "gave_up" if expired else "retrying"
-            retry_at = None
-            if verdict == "retrying":
-                retry_at = now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
-            self.store.record(Attempt(message, now, verdict, outcome.seconds, outcome.error), retry_at)
-            self._log(message, verdict, outcome.error, retry_at)
-            delivered += outcome.delivered
-        return delivered
+            target = (message.unit, message.contact)
+            if len(self._sending) >= self.sending_at_once:
+                break
+            if target in self._sending:
+                continue
+            sending = asyncio.create_task(
+                self._deliver(message), name=f"send {message.notice} to {message.contact}"
+            )
+            self._sending[target] = sending
+            sending.add_done_callback(functools.partial(self._sent, target))
+            started.append(sending)
+        return started
+
+    def _sent(self, target: tuple[str, str], sending: asyncio.Task[bool]) -> None:
+        del self._sending[target]
+        if not sending.cancelled() and (error := sending.exception()) is not None:
+            log.error("sending to %s failed; it is tried again", target, exc_info=error)
+
+    async def finish_sending(self, within: float) -> None:
+        """Wait for the sends on their way, at most ``within`` seconds: the ones cancelled then
+        are not recorded, so their messages are sent again at the next start."""
+        sending = list(self._sending.values())
+        if not sending:
+            return
+        _, unfinished = await asyncio.wait(sending, timeout=within)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.wait(unfinished)
+            log.warning(
+                "stopped %d send(s) on their way: they are sent again at the next start", len(unfinished)
+            )
+
+    async def _deliver(self, message: Message) -> bool:
+        """Try ``message`` once and record the attempt; True if it was delivered."""
+        contact = self._contact(message)
+        if contact is None:
+            outcome = Outcome(False, 0.0, f"contact {message.contact!r} is no longer in the directory")
+        else:
+            outcome = await send(
+                contact.url, message.title, message.body, notice=message.notice, timeout=self.retry.timeout
+            )
+        now = self.clock()
+        expired = contact is None or now - (message.created_at or now) >= self.retry.give_up_after
+        verdict = "delivered" if outcome.delivered else "gave_up" if expired else "retrying"
+        retry_at = None
+        if verdict == "retrying":
+            retry_at = now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
+        self.store.record(Attempt(message, now, verdict, outcome.seconds, outcome.error), retry_at)
+        self._log(message, verdict, outcome.error, retry_at)
+        return outcome.delivered
 
     def _contact(self, message: Message) -> Contact | None:
         unit = self.directory.find(message.unit)

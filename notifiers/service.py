@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 READY = "notifier ready"
 #: Seen event keys are kept this long: longer than any replay after a restart.
 SEEN_FOR = timedelta(days=30)
+#: How long a stop waits for the sends on their way.
+STOP_SENDING_SECONDS = 5.0
 
 
 def load_config(settings: NotifierSettings) -> tuple[Directory, Routing, dict[str, Station]]:
@@ -61,11 +63,20 @@ def build(settings: NotifierSettings, clock: Callable[[], datetime] = wall_clock
         give_up_after=timedelta(hours=settings.notify_give_up_hours),
     )
     store = Store(settings.notifier_db)
-    return Notifier(store, directory, routing, stations, clock, board_url=settings.board_url, retry=retry)
+    return Notifier(
+        store,
+        directory,
+        routing,
+        stations,
+        clock,
+        board_url=settings.board_url,
+        retry=retry,
+        sending_at_once=settings.notify_at_once,
+    )
 
 
 async def take_events(
-    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, taken_some: asyncio.Event, stop: asyncio.Event
+    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, wake: asyncio.Event, stop: asyncio.Event
 ) -> None:
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=500)
@@ -80,7 +91,7 @@ async def take_events(
             taken = notifier.take(events)
             live.saw_transitions(taken)
             if taken:
-                taken_some.set()
+                wake.set()
             try:
                 await consumer.commit()
             except KafkaError as error:  # a rebalance: the events come again, and are known as seen
@@ -88,19 +99,22 @@ async def take_events(
             log.debug("took %d new of %d alert events", len(taken), len(events))
 
 
-async def deliver(notifier: Notifier, every: float, taken_some: asyncio.Event, stop: asyncio.Event) -> None:
-    """Each tick, and at once when new alerts were taken (an alert need not wait for the tick)."""
+async def deliver(notifier: Notifier, every: float, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Each tick, and at once when new alerts were taken or a send finished (an alert need not
+    wait for the tick, nor a target's next message)."""
     pruned = 0.0
     while not stop.is_set():
-        taken_some.clear()
+        wake.clear()
         if time.monotonic() - pruned > 3600:
             episodes = [(t.event.fingerprint, t.event.started_at) for t in notifier.state.alerts.values()]
             notifier.store.forget(wall_clock() - SEEN_FOR, episodes)
             pruned = time.monotonic()
         notifier.tick()
-        await notifier.deliver_due()
+        for sending in notifier.start_due():
+            sending.add_done_callback(lambda _: wake.set())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(first_of(stop, taken_some), every)
+            await asyncio.wait_for(first_of(stop, wake), every)
+    await notifier.finish_sending(STOP_SENDING_SECONDS)
 
 
 async def first_of(*events: asyncio.Event) -> None:
@@ -183,11 +197,11 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         notifier.store.counts(),
         notifier.store.path,
     )
-    taken_some = asyncio.Event()
+    wake = asyncio.Event()
     try:
         await asyncio.gather(
-            take_events(notifier, consumer, board.live, taken_some, stop),
-            deliver(notifier, settings.notifier_tick_seconds, taken_some, stop),
+            take_events(notifier, consumer, board.live, wake, stop),
+            deliver(notifier, settings.notifier_tick_seconds, wake, stop),
             record_attempts(notifier, settings, stop),
             follow(settings, board.live, stop),
             measure_lag(settings, board.lag, stop),

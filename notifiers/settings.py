@@ -30,6 +30,8 @@ class NotifierSettings(WorkerSettings):
     #: Readings per partition read again at start, to know when each station was last seen.
     board_backlog_per_partition: int = Field(20_000, ge=0)
     notify_timeout_seconds: float = Field(10.0, gt=0, description="per target and attempt")
+    #: Sends on their way at once, each to a different target (a target gets one at a time).
+    notify_at_once: int = Field(8, ge=1)
     notify_retry_first_seconds: float = Field(2.0, gt=0)
     notify_retry_max_seconds: float = Field(300.0, gt=0)
     #: A message still undelivered this long after it was queued is given up (and logged).

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -210,3 +214,60 @@ def test_old_event_keys_and_acknowledgements_of_finished_episodes_are_forgotten(
     assert [ack.started_at for ack in store.acks()] == [T0], (
         "an episode 40 days long keeps its acknowledgement"
     )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A mail server that takes connections and never greets: a send to it lasts its timeout."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def take() -> None:
+        with contextlib.suppress(OSError):  # the server is closed at the end of the test
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=take, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_target_that_never_answers_holds_up_only_its_own_messages(
+    tmp_path: Path, sinks: Sinks, routing: Routing, silent_server: str
+) -> None:
+    clock = Clock()
+    directory = load_directory(environ={**sinks.env, "ENVALERT_SMTP": silent_server})
+    desk = Notifier(
+        Store(tmp_path / "n.db"), directory, routing, STATIONS, clock, board_url="http://b/", retry=RETRY
+    )
+    queue(desk, clock, PM25)
+
+    async def sends() -> tuple[str, set[tuple[str, str]], list[asyncio.Task[bool]]]:
+        sending = desk.start_due()
+        assert len(sending) == 3, "mail, duty webhook and sms at once (in that order)"
+        pending = set(sending)
+        while len(pending) > 1:
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        (left,) = pending
+        received = {(item.channel, item.path) for item in sinks.inbox.snapshot()}
+        in_flight = desk.start_due()
+        await left
+        return left.get_name(), received, in_flight
+
+    left, received, in_flight = asyncio.run(sends())
+    assert left == "send 金水区#1 to 值班邮箱 duty mail", (
+        "the silent server's send can only end at its timeout"
+    )
+    assert received == {("webhook", "/duty/jinshui"), ("webhook", "/sms/jinshui")}, (
+        "the duty webhook and the sms went while the mail was still on its way"
+    )
+    assert in_flight == [], "a target's message is not sent twice at once"
+    attempts = {
+        a.message.contact: a for a in desk.store.unwritten_attempts() if a.message.notice == "金水区#1"
+    }
+    mail = attempts["值班邮箱 duty mail"]
+    assert mail.outcome == "retrying" and mail.seconds >= RETRY.timeout, mail
+    assert "127.0.0.1" in mail.error, f"the reason names the server: {mail.error!r}"
