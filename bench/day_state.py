@@ -59,9 +59,7 @@ async def write_changelog(stack: BenchStack, fleet: dict[str, Station], original
     kafka = KafkaSettings(kafka_bootstrap=stack.kafka_bootstrap)
     await ensure_topics(kafka, [CHANGELOG])
     homes = home_partitions(fleet, kafka.topic_partitions)
-    # One record per batch: Tansu reports a wrong end offset for larger batches (INFRA.md), and
-    # the worker's recovery would stop short.
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, max_batch_size=1, linger_ms=0)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
     await producer.start()
     sent = 0
     try:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.stack import BenchStack, kept, running
 from ingest.contract import Kind, Reading
+from ingest.kafka import read_topic
 from ingest.publisher import WindowedPublisher, message_of
 from ingest.settings import MqttSettings
 from ingest.stations import Station, load_stations
@@ -119,7 +119,7 @@ def alert_latency(stack: BenchStack, stations: int, triggers: int, background_ra
                 time.sleep(0.2)
             trigger.close()
             background_rate = background.stop()
-        judged = asyncio.run(first_alerts(stack, set(told)))
+        judged = first_alerts(stack, set(told))
     finally:
         webhook.stop()
         mail.stop()
@@ -149,25 +149,14 @@ def alert_latency(stack: BenchStack, stations: int, triggers: int, background_ra
     }
 
 
-async def first_alerts(stack: BenchStack, stations: set[str]) -> dict[str, float]:
+def first_alerts(stack: BenchStack, stations: set[str]) -> dict[str, float]:
     """When each station's first firing transition was produced to Kafka (its record's timestamp)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition("alerts", p) for p in consumer.partitions_for_topic("alerts") or []]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: dict[str, float] = {}
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    event = AlertEvent.model_validate_json(record.value or b"")
-                    if event.subject in stations and event.state == "firing":
-                        found.setdefault(event.subject, record.timestamp / 1000)
-        return found
-    finally:
-        await consumer.stop()
+    found: dict[str, float] = {}
+    for record in asyncio.run(read_topic(stack.kafka_bootstrap, "alerts")):
+        event = AlertEvent.model_validate_json(record.value or b"")
+        if event.subject in stations and event.state == "firing":
+            found.setdefault(event.subject, record.timestamp / 1000)
+    return found
 
 
 def first_notice(told: dict[str, float], item: Received, stations: list[Station]) -> None:

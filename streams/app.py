@@ -11,7 +11,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Transport
 from faust.types.transports import TransportT
 
 from ingest.kafka import group_session, track_every_sent_topic
-from streams.consumer import Transport as FlowResumingTransport
+from streams import consumer as consumers
 from streams.handoff import ConfirmedTable
 from streams.settings import WORKER_GROUP, WorkerSettings
 
@@ -23,13 +23,11 @@ def broker_overrides(worker: WorkerSettings) -> dict[str, Any]:
     """Tansu's quirks (INFRA.md); never applied to real Kafka, where they would cost throughput."""
     if worker.kafka_broker != "tansu":
         return {}
-    # Tansu reports a wrong end offset for multi-record batches (table recovery would stop
-    # early). A request is given up (and retried) after 15 s, not 90: a restarted worker once
-    # consumed nothing for 90 s, found since to be the consumer's race (streams/consumer.py); the
-    # shorter wait still bounds a reply Tansu never sends.
+    # A request is given up (and retried) after 15 s, not 90: a restarted worker once consumed
+    # nothing for 90 s, found since to be the consumer's race (streams/consumer.py); the shorter
+    # wait still bounds a reply Tansu never sends.
     session, heartbeat = group_session(worker)
     return {
-        "producer_max_batch_size": 1,
         "broker_session_timeout": session,
         "broker_heartbeat_interval": heartbeat,
         "broker_request_timeout": 15.0,
@@ -75,8 +73,10 @@ class App(faust.App):
     agent write rows of a partition another worker now owns."""
 
     def _new_transport(self) -> TransportT:
-        """Kafka, read by a consumer whose partitions resume with its flow (streams/consumer.py)."""
-        return FlowResumingTransport(self.conf.broker_consumer, self)
+        """Kafka, read by a consumer whose partitions resume with its flow, and whose recovery
+        on Tansu reads to the true ends (streams/consumer.py)."""
+        chosen = consumers.TansuTransport if settings.kafka_broker == "tansu" else consumers.Transport
+        return chosen(self.conf.broker_consumer, self)
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if not self.should_stop:

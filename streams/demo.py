@@ -117,7 +117,7 @@ def show_results(
             f"  {station.kind.value:11} {station.name}（{station.district}） {when:%m-%d %H:%M} {shown}"
         )
     rejected = asyncio.run(read_topic(settings.kafka_bootstrap, settings.rejected_topic))
-    reasons = Counter(json.loads(value or b"{}").get("reason") for _, value in rejected)
+    reasons = Counter(json.loads(record.value or b"{}").get("reason") for record in rejected)
     click.secho(f"\nKafka {settings.rejected_topic}: {len(rejected)} refused messages so far", bold=True)
     for reason, count in reasons.most_common():
         click.echo(f"  {reason}: {count}")
@@ -154,7 +154,7 @@ def show_alerts(settings: WorkerSettings) -> None:
 
     def transitions() -> list[dict[str, str]]:
         records = asyncio.run(read_topic(settings.kafka_bootstrap, settings.alerts_topic))
-        return [json.loads(value or b"{}") for _, value in records]
+        return [json.loads(record.value or b"{}") for record in records]
 
     events, steady_since, deadline = transitions(), time.monotonic(), time.monotonic() + 30
     while time.monotonic() - steady_since < 3 and time.monotonic() < deadline:

@@ -220,7 +220,7 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
 
 
 def kafka_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    return asyncio.run(read_topic(bootstrap, topic))
+    return [(record.key, record.value) for record in asyncio.run(read_topic(bootstrap, topic))]
 
 
 @dataclass
