@@ -23,6 +23,7 @@ from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Catalogue
 from simulators.cli import record_command, replay_command, simulate
 from streams import processes
+from streams.collector import tune_for_latency
 from streams.local_accounts import env_for, local_accounts
 from streams.settings import WorkerSettings
 from streams.stack import ManagedService, StackError, install_system_packages, local_stack
@@ -233,6 +234,7 @@ def worker(loglevel: str) -> None:
     settings = WorkerSettings()
     web = ["--web-port", str(settings.worker_web_port), "--web-bind", settings.worker_web_bind]
     sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, *web]
+    tune_for_latency()
     app.main()
 
 
