@@ -30,7 +30,7 @@ def show(figures: dict[str, Any]) -> None:
     "--readings", default=60_000, show_default=True, help="throughput: readings, a minute apart per station"
 )
 @click.option("--latency-stations", default=1000, show_default=True)
-@click.option("--triggers", default=30, show_default=True, help="latency: alerts raised, a second apart")
+@click.option("--triggers", default=100, show_default=True, help="latency: alerts raised, a second apart")
 @click.option("--background-rate", default=300.0, show_default=True, help="latency: readings/s meanwhile")
 @click.option(
     "--memory-fleet",
