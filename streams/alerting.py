@@ -2,15 +2,15 @@
 
 Readings and clock ticks reach one agent, keyed by station, so a station's timeline is only
 ever touched in its own partition. Each partition's watermark is the latest reading time seen
-there less the allowed lateness; a timer sends it as a tick to every station heard from on that
-partition, so a station that stopped talking is still judged. Transitions go to Kafka
-``alerts`` keyed by fingerprint, and from there to InfluxDB measurement ``alerts``; what air and
-noise stations derive for the city's figures goes to the fleet's agent (streams/fleet.py).
+there less the allowed lateness; a timer sends it as ticks to the stations of that partition, a
+slice at a time (streams/ticks.py), so a station that stopped talking is still judged.
+Transitions go to Kafka ``alerts`` keyed by fingerprint, and from there to InfluxDB measurement
+``alerts``; what air and noise stations derive for the city's figures goes to the fleet's agent
+(streams/fleet.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ from streams.agents import held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, rows_table, settings, ticks_topic
 from streams.handoff import Outgoing, send_all
 from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
+from streams.ticks import Rounds, Tick, TickPacer, in_slice
 from streams.timelines import Timelines
 from streams.watermarks import Watermarks, home_partitions
 
@@ -59,6 +60,8 @@ watermarks = Watermarks(
     LATENESS,
     idle_after=settings.partition_idle_seconds,
 )
+pacer = TickPacer(settings.tick_seconds)
+rounds = Rounds()
 
 
 def alert_records(events: list[AlertEvent]) -> list[Outgoing]:
@@ -94,17 +97,15 @@ async def evaluate(stream: StreamT[bytes]) -> None:
 
     Events come in batches; each station's timeline is read once, advanced through the batch in
     order, and written back once, which keeps changelog writes to one per station per batch. A
-    tick concerns every station of its partition: a batch hands on what it judged every
-    ``HAND_ON_STATIONS`` stations, so that a tick over 25,000 stations does not hold them all."""
+    tick concerns a slice of its partition's stations: a batch hands on what it judged every
+    ``HAND_ON_STATIONS`` stations, so that slices over 100,000 stations do not hold them all."""
     async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
         judged = Judged()
         for event in events:
-            tick = tick_watermark(event)
+            tick = tick_of(event)
             if tick is None and event.message.topic == settings.ticks_topic:
                 continue  # a tick for a partition this worker has not seen a reading of yet
-            for station_id in (
-                watermarks.stations_on(event.message.partition) if tick is not None else [key_of(event)]
-            ):
+            for station_id in stations_ticked(event.message.partition, tick) if tick else [key_of(event)]:
                 evaluator = evaluators.get(station_id)
                 if evaluator is None:
                     continue  # no catalogue entry: stored, not judged
@@ -121,8 +122,8 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 judged.alerts += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
                 if len(judged.touched) >= HAND_ON_STATIONS:
                     await judged.hand_on()
-            if tick is not None:
-                judged.progress[source_of(event.message.partition)] = tick
+            if tick is not None and (everyone := rounds.judged(event.message.partition, tick)) is not None:
+                judged.progress[source_of(event.message.partition)] = everyone
         await judged.hand_on()
 
 
@@ -168,17 +169,22 @@ def key_of(event: EventT[bytes]) -> str:
     return (event.key or b"").decode()
 
 
-def tick_watermark(event: EventT[bytes]) -> datetime | None:
-    """A tick's watermark, for every station of its partition; None for a reading.
+def tick_of(event: EventT[bytes]) -> Tick | None:
+    """A tick, for a slice of its partition's stations; None for a reading.
 
-    Never past what this worker has itself seen of the partition: a tick sent before a restart
-    can come back before the readings it followed, which are replayed from the last commit, and
-    it would judge their stations silent and their readings late (the chaos test caught it)."""
+    Its watermark is never past what this worker has itself seen of the partition: a tick sent
+    before a restart can come back before the readings it followed, which are replayed from the
+    last commit, and it would judge their stations silent and their readings late (the chaos
+    test caught it)."""
     if event.message.topic != settings.ticks_topic:
         return None
-    sent = datetime.fromisoformat(json.loads(event.value)["watermark"])
+    tick = Tick.model_validate_json(event.value)
     seen = watermarks.of(event.message.partition)
-    return None if seen is None else min(sent, seen)
+    return None if seen is None else tick.model_copy(update={"watermark": min(tick.watermark, seen)})
+
+
+def stations_ticked(partition: int, tick: Tick) -> list[str]:
+    return [station_id for station_id in watermarks.stations_on(partition) if in_slice(station_id, tick)]
 
 
 def fleet_records(
@@ -203,7 +209,7 @@ def judge(
     timeline: Timeline,
     evaluator: StationEvaluator,
     event: EventT[bytes],
-    tick: datetime | None,
+    tick: Tick | None,
     late: list[Figure],
 ) -> list[Transition]:
     """Advance a station's timeline to a tick, or by one reading; a late reading is counted in
@@ -211,7 +217,7 @@ def judge(
     station_id = evaluator.station.id
     JUDGED.labels(event.message.topic).inc()
     if tick is not None:
-        watermark = tick
+        watermark = tick.watermark
     else:
         try:
             reading = Reading.model_validate_json(event.value)
@@ -232,11 +238,13 @@ def judge(
 
 @app.timer(interval=settings.tick_seconds)  # type: ignore[untyped-decorator]  # faust's is unannotated
 async def send_ticks() -> None:
-    """Send each of this worker's partitions its watermark when it reaches a new minute, through
-    Kafka so that the tick is judged in that partition (tables can only be written there)."""
+    """Send each of this worker's partitions its watermark when it reaches a new minute, a slice
+    of its stations per record, through Kafka so that the tick is judged in that partition
+    (tables can only be written there)."""
     assigned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.readings_topic}
-    for partition, watermark in watermarks.due_ticks(assigned):
-        value = json.dumps({"watermark": watermark.isoformat()}).encode()
+    pacer.start_rounds(watermarks.due_ticks(assigned), lambda at: len(watermarks.stations_on(at)))
+    for partition, tick in pacer.next_ticks():
+        value = tick.model_dump_json().encode()
         await ticks_topic.send(key=f"partition-{partition}".encode(), value=value, partition=partition)
     for partition, watermark in watermarks.given.items():
         WATERMARK.labels(str(partition)).set(watermark.timestamp())

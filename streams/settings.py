@@ -44,8 +44,9 @@ class WorkerSettings(KafkaSettings):
     #: The watermark trails the latest reading time by this much: readings up to this late are
     #: still judged in order, and every alert waits this long (in event time) before it is judged.
     allowed_lateness_seconds: float = Field(60.0, ge=0)
-    #: How often (wall time) the watermark is sent to every partition, so silent stations are noticed.
-    tick_seconds: float = Field(1.0, gt=0)
+    #: How often (wall time) ticks go out, each run a slice of a partition's stations (streams/ticks.py),
+    #: so that silent stations are noticed and no reading waits long behind a minute's ticks.
+    tick_seconds: float = Field(0.25, gt=0)
     #: Timelines kept parsed between batches (about 20 KB each, more with a day of samples): the
     #: stations beyond this many have theirs parsed from the table at each batch instead.
     kept_timelines: int = Field(2000, ge=0)
