@@ -29,9 +29,18 @@ def show(figures: dict[str, Any]) -> None:
 @click.option(
     "--readings", default=60_000, show_default=True, help="throughput: readings, a minute apart per station"
 )
-@click.option("--latency-stations", default=1000, show_default=True)
+@click.option(
+    "--latency",
+    "latency_runs",
+    multiple=True,
+    type=(int, float),
+    default=[(1000, 300.0), (10000, 167.0)],
+    show_default=True,
+    metavar="STATIONS READINGS_PER_S",
+    help="latency: a fleet, and the background readings/s its other stations send meanwhile "
+    "(10,000 at 167/s: each once a minute, as real stations report)",
+)
 @click.option("--triggers", default=100, show_default=True, help="latency: alerts raised, a second apart")
-@click.option("--background-rate", default=300.0, show_default=True, help="latency: readings/s meanwhile")
 @click.option(
     "--memory-fleet",
     "memory_fleets",
@@ -53,9 +62,8 @@ def main(
     ceiling_messages: int,
     fleets: tuple[int, ...],
     readings: int,
-    latency_stations: int,
+    latency_runs: tuple[tuple[int, float], ...],
     triggers: int,
-    background_rate: float,
     memory_fleets: tuple[int, ...],
     memory_minutes: int,
     day_fleet: int,
@@ -99,15 +107,16 @@ def main(
         with bench_stack() as stack:
             results["day"] = day_state.worker_with_a_day(stack, day_fleet)
         show(results["day"])
-    if "latency" in parts:
+    for stations, background_rate in latency_runs if "latency" in parts else []:
         click.secho(
-            f"alert latency: {triggers} alerts among {latency_stations} stations, "
+            f"alert latency: {triggers} alerts among {stations} stations, "
             f"{background_rate:g} readings/s of background (waits set to 0: {latency.WAITS}):",
             bold=True,
         )
         with bench_stack() as stack:
-            results["latency"] = latency.alert_latency(stack, latency_stations, triggers, background_rate)
-        show(results["latency"])
+            run = latency.alert_latency(stack, stations, triggers, background_rate)
+        show(run)
+        results.setdefault("latency", []).append(run)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     click.echo(f"saved {out}")
 
