@@ -30,7 +30,7 @@ from streams.agents import held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, rows_table, settings, ticks_topic
 from streams.handoff import Outgoing, send_all
 from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
-from streams.ticks import Rounds, Tick, TickPacer, in_slice
+from streams.ticks import Rounds, Slices, Tick, TickPacer
 from streams.timelines import Timelines
 from streams.watermarks import Watermarks, home_partitions
 
@@ -61,6 +61,7 @@ watermarks = Watermarks(
     idle_after=settings.partition_idle_seconds,
 )
 pacer = TickPacer(settings.tick_seconds)
+slices = Slices()
 rounds = Rounds()
 
 
@@ -184,7 +185,10 @@ def tick_of(event: EventT[bytes]) -> Tick | None:
 
 
 def stations_ticked(partition: int, tick: Tick) -> list[str]:
-    return [station_id for station_id in watermarks.stations_on(partition) if in_slice(station_id, tick)]
+    """The tick's slice, less any station whose readings have since been seen on another
+    partition (its timeline is written there)."""
+    ticked = slices.of(partition, tick, watermarks.stations_on)
+    return [station_id for station_id in ticked if watermarks.partition_of[station_id] == partition]
 
 
 def fleet_records(

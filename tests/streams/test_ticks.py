@@ -8,25 +8,57 @@ import pytest
 from pydantic import ValidationError
 
 from ingest.contract import CHINA_STANDARD_TIME
-from streams.ticks import ROUND_SECONDS, SLICE_STATIONS, Rounds, Tick, TickPacer, in_slice
+from streams.ticks import ROUND_SECONDS, SLICE_STATIONS, Rounds, Slices, Tick, TickPacer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=CHINA_STANDARD_TIME)
 MINUTE = timedelta(minutes=1)
 
 
+def round_of(parts: int, watermark: datetime = T0) -> list[Tick]:
+    return [Tick(watermark=watermark, part=part, parts=parts) for part in range(parts)]
+
+
 def test_every_station_is_in_exactly_one_slice_of_a_round() -> None:
     stations = [f"ZZ-AIR-{number}" for number in range(1000)]
-    slices = [Tick(watermark=T0, part=part, parts=4) for part in range(4)]
-    counts = [sum(in_slice(station, tick) for tick in slices) for station in stations]
-    assert set(counts) == {1}
-    sizes = [sum(in_slice(station, tick) for station in stations) for tick in slices]
+    slices = Slices()
+    ticked = [slices.of(0, tick, lambda _: stations) for tick in round_of(4)]
+    assert sorted(station for part in ticked for station in part) == sorted(stations)
+    sizes = [len(part) for part in ticked]
     assert min(sizes) > 200, f"slices this uneven would not spread the work: {sizes}"
+
+
+def test_a_round_is_split_once_and_the_next_round_sees_new_stations() -> None:
+    stations = {0: ["ZZ-AIR-1", "ZZ-AIR-2", "ZZ-AIR-3"], 1: ["ZZ-NOI-1"]}
+    asked: list[int] = []
+
+    def stations_on(partition: int) -> list[str]:
+        asked.append(partition)
+        return stations[partition]
+
+    slices = Slices()
+    first = [slices.of(0, tick, stations_on) for tick in round_of(2)]
+    assert slices.of(1, Tick(watermark=T0), stations_on) == ["ZZ-NOI-1"]
+    assert asked == [0, 1], "a partition's stations are listed once a round"
+    stations[0].append("ZZ-AIR-4")
+    second = [slices.of(0, tick, stations_on) for tick in round_of(2, T0 + MINUTE)]
+    assert sorted(first[0] + first[1]) == ["ZZ-AIR-1", "ZZ-AIR-2", "ZZ-AIR-3"]
+    assert sorted(second[0] + second[1]) == ["ZZ-AIR-1", "ZZ-AIR-2", "ZZ-AIR-3", "ZZ-AIR-4"]
+
+
+def test_a_round_begun_before_a_restart_is_split_at_its_first_slice_seen() -> None:
+    stations = [f"ZZ-AIR-{number}" for number in range(100)]
+    whole = [Slices().of(0, tick, lambda _: stations) for tick in round_of(3)]
+    assert Slices().of(0, round_of(3)[2], lambda _: stations) == whole[2]
+    slices = Slices()
+    slices.of(0, round_of(3)[0], lambda _: stations)
+    halves = [Slices().of(0, tick, lambda _: stations) for tick in round_of(2)]
+    assert slices.of(0, round_of(2)[1], lambda _: stations) == halves[1], "split by its own parts"
 
 
 def test_a_tick_from_before_slices_is_one_slice_of_one() -> None:
     tick = Tick.model_validate_json('{"watermark": "2026-11-20T08:00:00+08:00"}')
     assert (tick.part, tick.parts, tick.last) == (0, 1, True)
-    assert in_slice("ZZ-NOI-1", tick)
+    assert Slices().of(0, tick, lambda _: ["ZZ-NOI-1"]) == ["ZZ-NOI-1"]
 
 
 def test_a_part_past_the_parts_is_refused() -> None:
