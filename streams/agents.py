@@ -23,6 +23,7 @@ from rules.events import AlertEvent
 from rules.figures import Figure
 from streams.app import alerts_topic, app, derived_topic, readings_topic, rejected_topic, settings
 from streams.influx import alert_line, figure_line, make_writer, reading_line
+from streams.metrics import STORED
 from streams.sink import RetryingSink
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ async def store(
             records, bad = decode(events, model)
             for raw, reason in bad:
                 await dead_letter(topic, raw, "malformed_record", reason, source)
+            written = sink.written
             await sink.store(records, line, refused)
+            STORED.labels(what).inc(sink.written - written)
             report.batch_done(sink.written)
     finally:
         await writer.close()

@@ -33,6 +33,12 @@ TRANSITIONS = Counter(
     ["rule", "state"],
     registry=REGISTRY,
 )
+STORED = Counter(
+    "envalert_points_stored",
+    "Points InfluxDB has acknowledged, by what they are (readings, alerts, figures)",
+    ["what"],
+    registry=REGISTRY,
+)
 WATERMARK = Gauge(
     "envalert_watermark_seconds",
     "Event-time watermark of each readings partition (Unix time)",

@@ -425,7 +425,13 @@ def test_air_sudden_noise_and_data_quality_episodes_over_mqtt(
     )
     assert [row["pm25"] for row in stored] == [900.0]
     assert live() == expected, "and not judged"
-    with urllib.request.urlopen(f"http://127.0.0.1:{pipeline.web_port}/metrics", timeout=10) as page:
-        metrics = page.read().decode()
-    assert "envalert_late_readings_total 1.0" in metrics
-    assert 'envalert_alert_transitions_total{rule="dq.flagged",state="firing"}' in metrics
+
+    def metrics() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{pipeline.web_port}/metrics", timeout=10) as page:
+            return page.read().decode()
+
+    # Every reading once, the late one too, counted when InfluxDB has acknowledged it.
+    stored_line = f'envalert_points_stored_total{{what="readings"}} {len(readings) + 1}.0'
+    wait_until(lambda: stored_line in metrics(), 30, stored_line)
+    assert "envalert_late_readings_total 1.0" in metrics()
+    assert 'envalert_alert_transitions_total{rule="dq.flagged",state="firing"}' in metrics()
