@@ -126,9 +126,9 @@ def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
     return asyncio.run(run())
 
 
-def faust_ceiling(stack: BenchStack, count: int) -> float:
+def faust_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
     """Records per second one Faust agent doing nothing takes, as the worker's App runs it, from
-    the ``count`` records that the Kafka ceiling left on its topic."""
+    the ``count`` records that the Kafka ceiling left on its topic; and its CPU µs per record."""
     out = stack.root / "faust-ceiling.json"
     env = {
         **os.environ,
@@ -152,7 +152,8 @@ def faust_ceiling(stack: BenchStack, count: int) -> float:
         worker.terminate()
         worker.wait(timeout=30)
     times = json.loads(out.read_text(encoding="utf-8"))
-    return float((count - 1) / (times["last"] - times["first"]))
+    rate = (count - 1) / (times["last"] - times["first"])
+    return rate, (times["last_cpu"] - times["first_cpu"]) / (count - 1) * 1e6
 
 
 def influx_ceiling(stack: BenchStack, count: int, batch: int = 5000) -> float:
@@ -175,10 +176,12 @@ def influx_ceiling(stack: BenchStack, count: int, batch: int = 5000) -> float:
 
 def measure(stack: BenchStack, count: int) -> dict[str, float]:
     produced, consumed = kafka_ceiling(stack, count)
+    faust_rate, faust_cpu = faust_ceiling(stack, count)
     return {
         "mqtt_qos1_msgs_per_s": mqtt_ceiling(stack, count),
         "kafka_produce_per_s": produced,
         "kafka_consume_per_s": consumed,
-        "faust_agent_per_s": faust_ceiling(stack, count),
+        "faust_agent_per_s": faust_rate,
+        "faust_agent_cpu_us_per_record": faust_cpu,
         "influx_write_points_per_s": influx_ceiling(stack, count),
     }

@@ -2,7 +2,8 @@
 
 Run as its own process (``python -m bench.idle_agent``), with the worker's App class and its
 settings for Tansu, so that the figure is what Faust itself costs the worker per record. The
-agent writes when it took its first and its last record to ``BENCH_FAUST_OUT``.
+agent writes when it took its first and its last record, and the CPU time its process had spent
+by then, to ``BENCH_FAUST_OUT``.
 """
 
 from __future__ import annotations
@@ -34,13 +35,19 @@ app = App(
 
 @app.agent(app.topic(TOPIC, key_type=bytes, value_type=bytes, value_serializer="raw"))
 async def take(stream: StreamT[bytes]) -> None:
-    taken, first = 0, 0.0
+    taken, first, first_cpu = 0, 0.0, 0.0
     async for _ in stream:
         taken += 1
         if taken == 1:
-            first = time.monotonic()
+            first, first_cpu = time.monotonic(), time.process_time()
         if taken == COUNT:
-            OUT.write_text(json.dumps({"first": first, "last": time.monotonic()}), encoding="utf-8")
+            times = {
+                "first": first,
+                "last": time.monotonic(),
+                "first_cpu": first_cpu,
+                "last_cpu": time.process_time(),
+            }
+            OUT.write_text(json.dumps(times), encoding="utf-8")
 
 
 if __name__ == "__main__":
