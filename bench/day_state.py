@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from faust.serializers import codecs
 
 from bench.stack import BenchStack, kept, running
-from bench.throughput import START, memory_mb, stored, wait_visible
+from bench.throughput import START, memory_mb, metrics_url, stored, wait_visible
 from ingest.kafka import ensure_topics
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import KafkaSettings, MqttSettings
@@ -80,13 +80,14 @@ def worker_with_a_day(stack: BenchStack, stations: int) -> dict[str, float]:
     state_bytes = asyncio.run(write_changelog(stack, fleet, list(day_rows(base).values())))
     minute = [message_of(r) for r in baseline(fleet.values(), START, START + timedelta(minutes=1), DAY)]
     logs = stack.root / f"logs-day-{stations}"
-    with running(["worker", "bridge"], stack.pipeline_env(catalogue, f"day-{stations}"), logs) as (worker, _):
+    env = stack.pipeline_env(catalogue, f"day-{stations}")
+    with running(["worker", "bridge"], env, logs) as (worker, _):
         recovered_mb = memory_mb(worker.pid, "VmRSS")
         began = time.perf_counter()
         publish_messages(
             MqttSettings(mqtt_port=stack.mqtt_port), minute, client_id=f"bench-day-fleet-{stations}"
         )
-        count = wait_visible(stack, len(minute), START, len(minute), began + 600)
+        count = wait_visible(stack, metrics_url(env), len(minute), len(minute), began + 600)
         peak_mb, now_mb = memory_mb(worker.pid, "VmHWM"), memory_mb(worker.pid, "VmRSS")
     if count < len(minute):
         raise RuntimeError(

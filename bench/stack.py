@@ -22,6 +22,8 @@ class BenchStack:
     mqtt_port: int
     kafka_bootstrap: str
     influx_url: str
+    #: The services' processes by name (mosquitto, tansu, influxd), for their CPU time.
+    pids: dict[str, int]
 
     def env(self) -> dict[str, str]:
         """The settings every envalert process of the benchmark runs with."""
@@ -53,7 +55,14 @@ def bench_stack() -> Iterator[BenchStack]:
         try:
             for service in services:
                 service.start()
-            yield BenchStack(root, mqtt, f"localhost:{kafka}", f"http://127.0.0.1:{influx}")
+            pids = {service.spec.name: service.pid for service in services}
+            yield BenchStack(
+                root,
+                mqtt,
+                f"localhost:{kafka}",
+                f"http://127.0.0.1:{influx}",
+                {name: pid for name, pid in pids.items() if pid is not None},
+            )
         finally:
             for service in reversed(services):
                 service.stop()
