@@ -3,9 +3,15 @@
 A day of minute readings for an air station's 24 h and 8 h means is 1,920 samples. As a list
 of tuples they took 220 KB of Python objects and 40 KB of the station's JSON row; in arrays
 they take 31 KB, and the row holds them compressed in base64, some 6 KB: times as the steps
-between them, which repeat, and values as they are. The row text is kept until the samples
-change, so a tick, which changes no sample, costs no compression. Rows of the old form, a list
-of pairs, are still read.
+between them, which repeat, and values as they are.
+
+The row holds them in blocks of six hours of sample time, each compressed on its own, and a
+block's text is kept until one of its samples changes. A reading changes the newest block and
+the oldest (the window forgets its first samples), so it recompresses those two, not the day:
+for an air station a day old, a reading's windows and row took 286 µs, 132 µs in blocks (of
+three hours: 97 µs, but rows a tenth larger and slower to parse). A tick, which changes no
+sample, costs no compression. Rows of the old forms, the samples in one block or a list of
+pairs, are still read.
 """
 
 from __future__ import annotations
@@ -22,16 +28,21 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+#: The span of sample time one block of a row holds.
+BLOCK_MS = 6 * 3_600_000
+#: Between a row's blocks; base64 never writes it.
+BETWEEN_BLOCKS = ","
+
 
 class Samples:
-    __slots__ = ("_stored", "times", "values")
+    __slots__ = ("_blocks", "times", "values")
     __hash__ = None  # type: ignore[assignment]  # mutable: equal by content, not hashable
 
     def __init__(self, pairs: list[tuple[int, float]] | None = None) -> None:
         self.times = array("q", (at for at, _ in pairs or []))
         self.values = array("d", (value for _, value in pairs or []))
-        #: The row text of these samples, until they change.
-        self._stored: str | None = None
+        #: Each block's row text, by block (sample time // BLOCK_MS), until a sample in it changes.
+        self._blocks: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.times)
@@ -48,22 +59,31 @@ class Samples:
         index = bisect.bisect_right(self.values, value, low, high)
         self.times.insert(index, at)
         self.values.insert(index, value)
-        self._stored = None
+        self._blocks.pop(at // BLOCK_MS, None)
 
     def drop_before(self, at: int, *, including: bool = False) -> None:
         """Forget the samples older than ``at`` (and at ``at`` too, if ``including``)."""
         cut = (bisect.bisect_right if including else bisect.bisect_left)(self.times, at)
         if cut:
+            # The last sample forgotten: its block lost samples, and the blocks before it are gone.
+            changed = self.times[cut - 1] // BLOCK_MS
             del self.times[:cut]
             del self.values[:cut]
-            self._stored = None
+            for block in [block for block in self._blocks if block <= changed]:
+                del self._blocks[block]
 
     def dump(self) -> str:
-        if self._stored is None:
-            steps = self.times[:1] + array("q", map(operator.sub, self.times[1:], self.times[:-1]))
-            raw = _little_endian(steps).tobytes() + _little_endian(self.values).tobytes()
-            self._stored = base64.b64encode(zlib.compress(raw, 1)).decode() if raw else ""
-        return self._stored
+        texts = []
+        low = 0
+        while low < len(self.times):
+            block = self.times[low] // BLOCK_MS
+            high = bisect.bisect_left(self.times, (block + 1) * BLOCK_MS, low)
+            text = self._blocks.get(block)
+            if text is None:
+                text = self._blocks[block] = _encode(self.times[low:high], self.values[low:high])
+            texts.append(text)
+            low = high
+        return BETWEEN_BLOCKS.join(texts)
 
     @classmethod
     def parse(cls, stored: Any) -> Samples:
@@ -74,14 +94,12 @@ class Samples:
         if not isinstance(stored, str):
             raise ValueError(f"samples are a base64 string or a list of pairs, not {type(stored).__name__}")
         samples = cls()
-        if stored:
-            raw = zlib.decompress(base64.b64decode(stored))
-            steps = array("q")
-            steps.frombytes(raw[: len(raw) // 2])
-            samples.values.frombytes(raw[len(raw) // 2 :])
-            samples.times = array("q", itertools.accumulate(_little_endian(steps)))
-            samples.values = _little_endian(samples.values)
-        samples._stored = stored
+        for text in stored.split(BETWEEN_BLOCKS) if stored else []:
+            times, values = _decode(text)
+            if times and times[0] // BLOCK_MS == times[-1] // BLOCK_MS:  # not a day in one (old rows)
+                samples._blocks[times[0] // BLOCK_MS] = text
+            samples.times.extend(times)
+            samples.values.extend(values)
         return samples
 
     @classmethod
@@ -91,6 +109,21 @@ class Samples:
         return core_schema.no_info_plain_validator_function(
             cls.parse, serialization=core_schema.plain_serializer_function_ser_schema(cls.dump)
         )
+
+
+def _encode(times: array[int], values: array[float]) -> str:
+    """Samples as text: the first time, then the steps between times, then the values."""
+    steps = times[:1] + array("q", map(operator.sub, times[1:], times[:-1]))
+    raw = _little_endian(steps).tobytes() + _little_endian(values).tobytes()
+    return base64.b64encode(zlib.compress(raw, 1)).decode()
+
+
+def _decode(text: str) -> tuple[array[int], array[float]]:
+    raw = zlib.decompress(base64.b64decode(text))
+    steps, values = array("q"), array("d")
+    steps.frombytes(raw[: len(raw) // 2])
+    values.frombytes(raw[len(raw) // 2 :])
+    return array("q", itertools.accumulate(_little_endian(steps))), _little_endian(values)
 
 
 def _little_endian(numbers: array[Any]) -> array[Any]:
