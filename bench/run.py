@@ -55,6 +55,9 @@ def show(figures: dict[str, Any]) -> None:
 @click.option(
     "--day-fleet", default=10000, show_default=True, help="day: stations holding a day of state each"
 )
+@click.option(
+    "--day-minutes", default=1, show_default=True, help="day: minutes of readings per station after it"
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
 def main(
     *,
@@ -67,6 +70,7 @@ def main(
     memory_fleets: tuple[int, ...],
     memory_minutes: int,
     day_fleet: int,
+    day_minutes: int,
     out: Path,
 ) -> None:
     """Start a throwaway local stack, measure its raw ceilings, then the pipeline: throughput end to
@@ -101,11 +105,12 @@ def main(
             results.setdefault(part, []).append(run)
     if "day" in parts:
         click.secho(
-            f"memory with a day of state: {day_fleet} stations' timelines recovered, then a reading each:",
+            f"memory with a day of state: {day_fleet} stations' timelines recovered, then "
+            f"{day_minutes} min of readings:",
             bold=True,
         )
         with bench_stack() as stack:
-            results["day"] = day_state.worker_with_a_day(stack, day_fleet)
+            results["day"] = day_state.worker_with_a_day(stack, day_fleet, day_minutes)
         show(results["day"])
     for stations, background_rate in latency_runs if "latency" in parts else []:
         click.secho(
