@@ -55,14 +55,8 @@ def bench_stack() -> Iterator[BenchStack]:
         try:
             for service in services:
                 service.start()
-            pids = {service.spec.name: service.pid for service in services}
-            yield BenchStack(
-                root,
-                mqtt,
-                f"localhost:{kafka}",
-                f"http://127.0.0.1:{influx}",
-                {name: pid for name, pid in pids.items() if pid is not None},
-            )
+            pids = {service.spec.name: pid for service in services if (pid := service.pid)}
+            yield BenchStack(root, mqtt, f"localhost:{kafka}", f"http://127.0.0.1:{influx}", pids)
         finally:
             for service in reversed(services):
                 service.stop()
