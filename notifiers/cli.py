@@ -230,8 +230,7 @@ def silence_expire(silence_id: str, by: str) -> None:
             f"no silence {silence_id!r}; `envalert notify silence list --all` lists them"
         )
     now = wall_clock()
-    # A silence ends after it starts: one that has not begun yet ends just after its start.
-    # (A whole second after it kept a silence expired within a second of its making in force.)
+    # Ended now; a silence must end after it starts, so one not begun yet ends just after its start.
     ends = max(now, found.starts_at + timedelta(microseconds=1))
     store.add_silence(found.model_copy(update={"ends_at": ends}), by=by, at=now, expired=True)
     click.echo(f"silence {silence_id} expired")

@@ -3,10 +3,10 @@
 A tick judges stations, and the worker judges nothing else meanwhile. One tick for a whole
 partition held every reading (and so every alert) behind it: at 10,000 stations, each reporting
 once a minute, alerts raised just after the minute waited 3–10 s (bench/latency.py). So a
-partition's stations are ticked in slices of about ``SLICE_STATIONS``, a record per slice, a few
-records per timer run, a round of slices spread over about ``ROUND_SECONDS`` whatever the fleet's
-size, so the worker's other core-time is left to readings. A station's minute tick may come up to half a
-minute later in wall time; what it judges does not change.
+partition's stations are ticked in slices of about ``SLICE_STATIONS``, a record per slice, a
+few records per timer run, a round of slices spread over about ``ROUND_SECONDS`` whatever the
+fleet's size, so the worker's other core-time is left to readings. A station's minute tick may
+come up to half a minute later in wall time; what it judges does not change.
 
 The fleet's clock needs to know when every station of a partition has been judged to a
 watermark: the round's last slice says so. Slices go to their partition in order, so by then
