@@ -24,14 +24,15 @@ lint: install
 
 install: $(STAMP) stack-install
 
-# The Python side: a virtual environment with the project, its local stack and its dev tools.
+# The Python side: a virtual environment with the project and its dev tools.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[local,dev]'
+	$(BIN)/pip install --quiet --editable '.[dev]'
 	touch $(STAMP)
 
-# The system side: mosquitto and influxd from Debian's packages (apt-get as root, or a hint).
+# The system side: mosquitto, influxd, Java and Maven from Debian's packages (apt-get as root, or a
+# hint), then Apache Kafka from Maven Central, cached in ~/.cache/envalert.
 stack-install: $(STAMP)
 	$(BIN)/envalert stack install
 

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from bench.stack import BenchStack
 from ingest.contract import Kind, Reading
-from ingest.kafka import make_producer
+from ingest.kafka import ensure_topics, make_producer, partitions_of
 from ingest.mqtt import make_client
 from ingest.publisher import Message, publish_messages, station_payload
 from ingest.settings import KafkaSettings, MqttSettings
@@ -101,7 +101,9 @@ def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
     """Records per second produced (acks=all, as the bridge) and consumed, on a fresh topic."""
 
     async def run() -> tuple[float, float]:
-        producer = make_producer(KafkaSettings(kafka_bootstrap=stack.kafka_bootstrap))
+        kafka = KafkaSettings(kafka_bootstrap=stack.kafka_bootstrap)
+        await ensure_topics(kafka, [KAFKA_TOPIC])
+        producer = make_producer(kafka)
         await producer.start()
         payloads = [station_payload(sample(i)) for i in range(count)]
         started = time.perf_counter()
@@ -111,8 +113,7 @@ def kafka_ceiling(stack: BenchStack, count: int) -> tuple[float, float]:
         await producer.stop()
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
         await consumer.start()
-        numbers = consumer.partitions_for_topic(KAFKA_TOPIC) or []
-        partitions = [TopicPartition(KAFKA_TOPIC, p) for p in numbers]
+        partitions = await partitions_of(stack.kafka_bootstrap, [KAFKA_TOPIC])
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         started, got = time.perf_counter(), 0

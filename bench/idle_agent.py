@@ -1,7 +1,7 @@
 """The Faust ceiling: how fast one agent that does nothing takes records from the local broker.
 
 Run as its own process (``python -m bench.idle_agent``), with the worker's App class and its
-settings for Tansu, so that the figure is what Faust itself costs the worker per record. The
+group settings, so that the figure is what Faust itself costs the worker per record. The
 agent writes when it took its first and its last record, and the CPU time its process had spent
 by then, to ``BENCH_FAUST_OUT``.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from faust.types import StreamT
 
-from streams.app import App, broker_overrides, settings
+from streams.app import App, heartbeat_seconds, session_seconds, settings
 
 TOPIC = os.environ.get("BENCH_FAUST_TOPIC", "bench")
 COUNT = int(os.environ.get("BENCH_FAUST_COUNT", "0"))
@@ -29,7 +29,8 @@ app = App(
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
     datadir=str(settings.worker_data_dir),
-    **broker_overrides(settings),
+    broker_session_timeout=session_seconds,
+    broker_heartbeat_interval=heartbeat_seconds,
 )
 
 

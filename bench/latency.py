@@ -29,7 +29,7 @@ from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from rules.events import AlertEvent
 from simulators.fleet import scaled, write_catalogue
 from simulators.generators import FLEET, baseline
-from streams.stack import free_port
+from streams.host import free_port
 
 WAITS = {"group_wait": "0s", "group_interval": "0s", "repeat_interval": "1h", "escalate_after": "1h"}
 NOTIFIER_TICK_SECONDS = 0.1

@@ -1,4 +1,4 @@
-"""A throwaway local stack for a benchmark: mosquitto, Tansu and influxd on free ports."""
+"""A throwaway local stack for a benchmark: mosquitto, Kafka and influxd on free ports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from streams import processes
-from streams.stack import ManagedService, free_port, local_stack
+from streams.host import free_port
+from streams.stack import local_stack
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class BenchStack:
     mqtt_port: int
     kafka_bootstrap: str
     influx_url: str
-    #: The services' processes by name (mosquitto, tansu, influxd), for their CPU time.
+    #: The services' processes by name (mosquitto, kafka, influxd), for their CPU time.
     pids: dict[str, int]
 
     def env(self) -> dict[str, str]:
@@ -47,11 +48,11 @@ class BenchStack:
 
 
 @contextmanager
-def bench_stack() -> Iterator[BenchStack]:
+def bench_stack(kafka_overrides: dict[str, str] | None = None) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="envalert-bench-") as folder:
         root = Path(folder)
         mqtt, kafka, influx = free_port(), free_port(), free_port()
-        services: list[ManagedService] = local_stack(root, mqtt, kafka, influx)
+        services = local_stack(root, mqtt, kafka, influx, kafka_overrides=kafka_overrides)
         try:
             for service in services:
                 service.start()

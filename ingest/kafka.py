@@ -6,7 +6,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +21,40 @@ from ingest.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 
+#: How long the dead-letter topic keeps what it holds (the only copy of a refused payload), and
+#: how long every other topic but ``readings`` keeps its records (all of them also in InfluxDB).
+REJECTED_RETENTION_DAYS = 30
+EVENTS_RETENTION_DAYS = 7
+DAY_MS = 86_400_000
+
+
+def topic_config(settings: KafkaSettings, name: str) -> dict[str, str]:
+    """The retention of one of the pipeline's topics, for Kafka's topic settings.
+
+    A reading's record carries the reading's time, and Kafka deletes a closed segment by the
+    newest record time in it: under a time limit, a replay of last month's readings would be
+    deleted as soon as its segments closed, perhaps before the worker read them. So ``readings``
+    keeps a size, and only topics whose records carry the time they were written keep days."""
+    if name == settings.readings_topic:
+        return {"retention.ms": "-1", "retention.bytes": str(settings.readings_retention_mb << 20)}
+    days = REJECTED_RETENTION_DAYS if name == settings.rejected_topic else EVENTS_RETENTION_DAYS
+    return {"retention.ms": str(days * DAY_MS), "retention.bytes": str(settings.topic_retention_mb << 20)}
+
+
 async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet, each with its retention; existing ones are left
+    as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=1,
+                topic_configs=topic_config(settings, name),
+            )
             for name in names
             if name not in existing
         ]
@@ -61,19 +87,18 @@ def track_every_sent_topic() -> None:
 
 
 def group_session(settings: KafkaSettings) -> tuple[float, float]:
-    """A consumer group member's session timeout and heartbeat interval, in seconds. Tansu makes a
-    join wait half the session and a restart after a kill the whole of it, so every start of a
-    test's worker or notifier pays it: 3 s there. Real Kafka refuses less than 6 s."""
-    return (3.0, 1.0) if settings.kafka_broker == "tansu" else (6.0, 2.0)
+    """A consumer group member's session timeout and heartbeat interval, in seconds: three
+    heartbeats a session, as Kafka advises."""
+    return settings.kafka_session_seconds, settings.kafka_session_seconds / 3
 
 
 def make_producer(settings: KafkaSettings) -> AIOKafkaProducer:
-    # Idempotent producers fail on Tansu, and at-least-once needs only acks from all replicas.
+    """A producer whose retries after a lost ack neither double nor reorder a record."""
     track_every_sent_topic()
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=True,
         linger_ms=2,
     )
 
@@ -133,13 +158,31 @@ def rejected_record(
     )
 
 
+async def partitions_of(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of each of ``topics`` that exists, as the cluster lists them now. A client
+    without a subscription learns no topic's partitions from its own metadata: Kafka answers its
+    metadata requests for the topics it names, and it names none."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for partition in sorted(topic["partitions"], key=lambda partition: int(partition["partition"]))
+    ]
+
+
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of a topic, from the beginning to its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    partitions = await partitions_of(bootstrap, [topic])
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        ends = await fetched_ends(bootstrap, partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions) if partitions else {}
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list[ConsumerRecord[bytes, bytes]] = []
@@ -149,31 +192,3 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
         return records
     finally:
         await consumer.stop()
-
-
-#: The longest a fetch may take to say where partitions end.
-FETCHED_ENDS_SECONDS = 15.0
-
-
-async def fetched_ends(
-    bootstrap: str | list[str], partitions: Collection[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """Where each partition ends, as a fetch says. Tansu lists a partition's end (ListOffsets) as
-    one past the first record of its last batch, not of its last record (INFRA.md): a reader that
-    stops there misses the rest of that batch; Faust's table recovery did. A fetch's high
-    watermark is right; on Kafka both agree."""
-    if not partitions:
-        return {}
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await probe.start()
-    try:
-        listed: dict[TopicPartition, int] = await probe.end_offsets(list(partitions))
-        probe.assign(list(listed))
-        for tp, end in listed.items():
-            probe.seek(tp, max(end - 1, 0))
-        async with asyncio.timeout(FETCHED_ENDS_SECONDS):
-            while unknown := [tp for tp in listed if probe.highwater(tp) is None]:
-                await probe.getmany(*unknown, timeout_ms=100, max_records=1)
-        return {tp: max(end, probe.highwater(tp)) for tp, end in listed.items()}
-    finally:
-        await probe.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,11 +35,17 @@ class MqttSettings(EnvSettings):
 
 class KafkaSettings(EnvSettings):
     kafka_bootstrap: str = "localhost:19092"
-    #: Tansu needs a few settings that must never be used against real Kafka (INFRA.md).
-    kafka_broker: Literal["kafka", "tansu"] = "tansu"
     readings_topic: str = "readings"
     rejected_topic: str = "readings.rejected"
     topic_partitions: int = Field(4, ge=1)
+    #: A consumer group member silent this long is taken for dead and its partitions handed on:
+    #: a restarted worker or notifier waits up to this long for its killed predecessor's.
+    kafka_session_seconds: float = Field(10.0, ge=6, le=300, description="Kafka's own bounds: 6 s to 5 min")
+    #: The newest readings each partition keeps, in MiB: Kafka is the pipeline's buffer and
+    #: InfluxDB its archive, so this is the backlog that may wait for a stopped worker.
+    readings_retention_mb: int = Field(1024, ge=1)
+    #: The most every other topic keeps per partition, in MiB, besides its time limit.
+    topic_retention_mb: int = Field(256, ge=1)
 
 
 class BridgeSettings(MqttSettings, KafkaSettings):

@@ -160,8 +160,7 @@ def make_board(settings: NotifierSettings, notifier: Notifier) -> Board:
 async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     notifier = build(settings)
     board = make_board(settings, notifier)
-    topics = [settings.alerts_topic, settings.readings_topic, settings.derived_topic, settings.rejected_topic]
-    await ensure_topics(settings, [*topics, settings.ticks_topic, settings.fleet_topic])
+    await ensure_topics(settings, settings.pipeline_topics())
     session, heartbeat = group_session(settings)
     consumer = AIOKafkaConsumer(
         settings.alerts_topic,
@@ -171,9 +170,6 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         auto_offset_reset="earliest",
         session_timeout_ms=int(session * 1000),
         heartbeat_interval_ms=int(heartbeat * 1000),
-        # Alerts are few: a fetch waiting up to aiokafka's 500 ms for more (Tansu answers at the
-        # end of the wait, not when a record arrives) would hold an alert that long.
-        fetch_max_wait_ms=100,
     )
     await consumer.start()
     log.info(

@@ -57,7 +57,7 @@ GOOD_AQI = 100
 
 
 #: A shard's hours then stay far below Kafka's 1 MB record limit, and a batch of a small fleet's
-#: facts writes one row, not dozens (each changelog write is a round trip to Tansu).
+#: facts writes one row, not dozens (each changelog write is a record for the broker).
 STATIONS_PER_SHARD = 500
 
 

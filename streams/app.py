@@ -7,53 +7,16 @@ import logging
 from typing import Any, cast
 
 import faust
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Transport
+from faust.types import TopicT
 from faust.types.transports import TransportT
 
-from ingest.kafka import group_session, track_every_sent_topic
+from ingest.kafka import group_session, topic_config, track_every_sent_topic
 from streams import consumer as consumers
 from streams.handoff import ConfirmedTable
 from streams.settings import WORKER_GROUP, WorkerSettings
 
 log = logging.getLogger(__name__)
 settings = WorkerSettings()
-
-
-def broker_overrides(worker: WorkerSettings) -> dict[str, Any]:
-    """Tansu's quirks (INFRA.md); never applied to real Kafka, where they would cost throughput."""
-    if worker.kafka_broker != "tansu":
-        return {}
-    # A request is given up (and retried) after 15 s, not 90: a restarted worker once consumed
-    # nothing for 90 s, found since to be the consumer's race (streams/consumer.py); the shorter
-    # wait still bounds a reply Tansu never sends.
-    session, heartbeat = group_session(worker)
-    return {
-        "broker_session_timeout": session,
-        "broker_heartbeat_interval": heartbeat,
-        "broker_request_timeout": 15.0,
-    }
-
-
-#: Tansu answers a fetch at the end of its wait, not when a record arrives: Faust's fixed
-#: 1,500 ms wait held readings up to 1.2 s in the worker (measured: an aiokafka consumer on Tansu saw
-#: a median 358 ms from produce to fetch at that wait, 3 ms at 100 ms).
-TANSU_FETCH_WAIT_MS = 100
-
-
-def fetch_promptly() -> None:
-    """Faust has no setting for the fetch wait; shorten it on the consumer Faust creates."""
-    create = AIOKafkaConsumerThread._create_worker_consumer
-
-    def create_prompt(thread: AIOKafkaConsumerThread, transport: Transport) -> Any:
-        consumer = create(thread, transport)
-        consumer._fetch_max_wait_ms = TANSU_FETCH_WAIT_MS  # read by consumer.start()
-        return consumer
-
-    AIOKafkaConsumerThread._create_worker_consumer = create_prompt  # type: ignore[method-assign,assignment]
-
-
-if settings.kafka_broker == "tansu":
-    fetch_promptly()
 track_every_sent_topic()
 
 #: How long a stop waits for the events in hand to be finished.
@@ -73,10 +36,8 @@ class App(faust.App):
     agent write rows of a partition another worker now owns."""
 
     def _new_transport(self) -> TransportT:
-        """Kafka, read by a consumer whose partitions resume with its flow, and whose recovery
-        on Tansu reads to the true ends (streams/consumer.py)."""
-        chosen = consumers.TansuTransport if settings.kafka_broker == "tansu" else consumers.Transport
-        return chosen(self.conf.broker_consumer, self)
+        """Kafka, read by a consumer whose partitions resume with its flow (streams/consumer.py)."""
+        return consumers.Transport(self.conf.broker_consumer, self)
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if not self.should_stop:
@@ -93,6 +54,7 @@ class App(faust.App):
             )
 
 
+session_seconds, heartbeat_seconds = group_session(settings)
 app = App(
     WORKER_GROUP,
     broker=f"kafka://{settings.kafka_bootstrap}",
@@ -103,7 +65,8 @@ app = App(
     web_bind=settings.worker_web_bind,
     datadir=str(settings.worker_data_dir),
     Table=ConfirmedTable,
-    **broker_overrides(settings),
+    broker_session_timeout=session_seconds,
+    broker_heartbeat_interval=heartbeat_seconds,
 )
 
 
@@ -112,9 +75,16 @@ def rows_table(name: str) -> ConfirmedTable:
     return cast(ConfirmedTable, app.Table(name, key_type=bytes, value_type=str))
 
 
-readings_topic = app.topic(settings.readings_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-rejected_topic = app.topic(settings.rejected_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-alerts_topic = app.topic(settings.alerts_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-ticks_topic = app.topic(settings.ticks_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-fleet_topic = app.topic(settings.fleet_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-derived_topic = app.topic(settings.derived_topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+def pipeline_topic(name: str) -> TopicT:
+    """One of the pipeline's topics, raw bytes both ways, created with its retention."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, value_serializer="raw", config=topic_config(settings, name)
+    )
+
+
+readings_topic = pipeline_topic(settings.readings_topic)
+rejected_topic = pipeline_topic(settings.rejected_topic)
+alerts_topic = pipeline_topic(settings.alerts_topic)
+ticks_topic = pipeline_topic(settings.ticks_topic)
+fleet_topic = pipeline_topic(settings.fleet_topic)
+derived_topic = pipeline_topic(settings.derived_topic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -24,9 +25,11 @@ from rules.model import Catalogue
 from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.collector import tune_for_latency
+from streams.host import StackError, install_system_packages
+from streams.kafka_local import KAFKA_VERSION, fetch_release, release_cache
 from streams.local_accounts import env_for, local_accounts
 from streams.settings import WorkerSettings
-from streams.stack import ManagedService, StackError, install_system_packages, local_stack
+from streams.stack import ManagedService, local_stack
 
 
 def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
@@ -42,7 +45,7 @@ def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
             access = accounts.access(load_stations(worker.stations_file))
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
-    return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access)
+    return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access=access)
 
 
 STACK_DIR = click.option(
@@ -71,18 +74,28 @@ for command in (simulate, replay_command, record_command):
 
 @main.group()
 def stack() -> None:
-    """The local stack without Docker: mosquitto, Tansu (Kafka protocol) and influxd."""
+    """The local stack without Docker: mosquitto, Apache Kafka and influxd."""
 
 
 @stack.command("install")
 @click.option("--browser", is_flag=True, help="also Chromium and chromedriver, for the board's browser test")
 def stack_install(browser: bool) -> None:
-    """Install the Debian packages the local stack needs (mosquitto, influxdb), if missing."""
+    """Install what the local stack needs, if missing: mosquitto, influxdb, Java and Maven from
+    Debian's packages, then Apache Kafka from Maven Central (once, into ~/.cache/envalert)."""
     try:
         for path in install_system_packages(browser=browser):
             click.echo(f"found {path}")
+        click.echo(f"found {fetch_kafka()}")
     except StackError as error:
         raise click.ClickException(str(error)) from None
+
+
+def fetch_kafka() -> Path:
+    """The Kafka release's jars, saying so when they have to be fetched (about 45 MB, once)."""
+    cached = release_cache() / "libs"
+    if not cached.is_dir():
+        click.echo(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central (about 45 MB, once) …")
+    return fetch_release()
 
 
 @stack.command("up")
@@ -90,6 +103,7 @@ def stack_install(browser: bool) -> None:
 def stack_up(folder: Path) -> None:
     """Install what is missing, start each service on its own port, wait until healthy."""
     try:
+        fetch_kafka()
         for service in _stack(folder, starting=True):
             click.echo(f"starting {service.spec.name} …")
             service.start()
@@ -226,12 +240,20 @@ def hj212(loglevel: str, folder: Path) -> None:
 @click.option("-l", "--loglevel", default="info", show_default=True)
 def worker(loglevel: str) -> None:
     """Run the Faust worker: readings stored and judged, the city's figures, alerts to Kafka."""
+    from aiokafka.errors import KafkaError
+
+    from ingest.kafka import ensure_topics
+
     try:
         import streams.fleet  # noqa: F401  (registers the agents on the app)
         from streams.app import app
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     settings = WorkerSettings()
+    try:
+        asyncio.run(ensure_topics(settings, settings.pipeline_topics()))
+    except KafkaError as error:
+        raise click.ClickException(f"Kafka at {settings.kafka_bootstrap} did not answer: {error}") from None
     web = ["--web-port", str(settings.worker_web_port), "--web-bind", settings.worker_web_bind]
     sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, *web]
     tune_for_latency()

@@ -1,5 +1,4 @@
-"""Faust's Kafka consumer, which loses no record to its own pauses and resumes, and on Tansu
-recovers its tables to their true ends.
+"""Faust's Kafka consumer, which loses no record to its own pauses and resumes.
 
 Two races of Faust 0.15 dropped records that it then counted as consumed, both seen in tests
 that kill the worker and start it again:
@@ -17,23 +16,16 @@ that kill the worker and start it again:
   Faust then drops as not active, though aiokafka has moved past them. A restarted worker judged
   nothing more (once in CI in session 5, 2 of 8 runs with the fix above). Here each fetch gets
   its own copy.
-
-On Tansu, Faust's table recovery reads each changelog up to the end the broker lists, which is
-short of the true end after a batch of several records (``ingest.kafka.fetched_ends``): it used
-to be worked around by sending every record alone (``producer_max_batch_size=1``), which made a
-minute's tick over 1,000 stations wait about 0.6 s for its 1,000 changelog requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from collections.abc import Iterable
+from typing import Any
 
 from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka
 from faust.types import TP
-
-from ingest.kafka import fetched_ends
 
 
 class FlowResumedConsumer(aiokafka.Consumer):
@@ -61,17 +53,5 @@ class FlowResumedConsumer(aiokafka.Consumer):
         return await super()._getmany(fetched, timeout)
 
 
-class TansuConsumer(FlowResumedConsumer):
-    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
-        """Where recovery stops: each changelog partition's end as a fetch says it."""
-        transport = cast(aiokafka.Transport, self.transport)
-        bootstrap = aiokafka.server_list(transport.url, transport.default_port)
-        return await fetched_ends(bootstrap, partitions)
-
-
 class Transport(aiokafka.Transport):
     Consumer = FlowResumedConsumer
-
-
-class TansuTransport(aiokafka.Transport):
-    Consumer = TansuConsumer

@@ -31,10 +31,10 @@ from notifiers.store import Store
 from simulators.scenarios import Scenario, load_scenario
 from streams import processes
 from streams.demo_board import demo_board_users, metric_samples, show_board
+from streams.host import free_port
 from streams.influx import influx_execute, influxql
 from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
-from streams.stack import free_port
 
 #: A few messages a broken station might send, to show the dead-letter topic at work.
 BROKEN_MESSAGES = [

@@ -54,3 +54,14 @@ class WorkerSettings(KafkaSettings):
     #: 0.0.0.0 in a container, so that the board and /metrics can be reached from outside.
     worker_web_bind: str = "127.0.0.1"
     worker_data_dir: Path = Path(".envalert/worker")
+
+    def pipeline_topics(self) -> list[str]:
+        """Every topic the worker reads or writes but its tables' changelogs, which Faust makes."""
+        return [
+            self.readings_topic,
+            self.rejected_topic,
+            self.alerts_topic,
+            self.ticks_topic,
+            self.fleet_topic,
+            self.derived_topic,
+        ]

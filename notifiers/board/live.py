@@ -16,11 +16,12 @@ import time
 from collections import Counter, deque
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from ingest.contract import RejectedMessage
+from ingest.kafka import partitions_of
 from notifiers.settings import NotifierSettings
 from rules.events import AlertEvent
 from rules.figures import Figure
@@ -126,11 +127,7 @@ async def follow(settings: NotifierSettings, live: Live, stop: asyncio.Event) ->
 
 async def _assign(consumer: AIOKafkaConsumer, settings: NotifierSettings) -> None:
     topics = (settings.readings_topic, settings.derived_topic, settings.rejected_topic)
-    partitions = [
-        TopicPartition(topic, number)
-        for topic in topics
-        for number in sorted(consumer.partitions_for_topic(topic) or [])
-    ]
+    partitions = await partitions_of(settings.kafka_bootstrap, topics)
     consumer.assign(partitions)
     readings = [tp for tp in partitions if tp.topic == settings.readings_topic]
     others = [tp for tp in partitions if tp.topic != settings.readings_topic]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -102,41 +103,27 @@ def board_registry(
 
 
 async def measure_lag(settings: NotifierSettings, lag: Lag, stop: asyncio.Event, every: float = 5.0) -> None:
-    """Keep ``lag`` current for the worker's and the notifier's consumer groups.
-
-    Each group's offsets are read by a consumer that names the group but only assigns itself
-    partitions: it never joins, so it takes nothing from the group's members. (Tansu cannot
-    answer the admin client's OffsetFetch version; the consumer's it can.)
-    """
-    worker_topics = [
+    """Keep ``lag`` current for the worker's and the notifier's consumer groups: each partition's
+    end (a consumer without a group) less the offset the group last committed on it (the admin
+    client, which asks the group's coordinator and joins nothing)."""
+    worker_topics = {
         settings.readings_topic,
         settings.ticks_topic,
         settings.fleet_topic,
         settings.alerts_topic,
         settings.derived_topic,
-    ]
-    groups = {WORKER_GROUP: worker_topics, settings.notifier_group: [settings.alerts_topic]}
-    readers = {
-        group: AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-        )
-        for group in groups
     }
-    for group, reader in readers.items():
-        await reader.start()
-        reader.assign(
-            [
-                TopicPartition(t, n)
-                for t in groups[group]
-                for n in sorted(reader.partitions_for_topic(t) or [])
-            ]
-        )
+    groups = {WORKER_GROUP: worker_topics, settings.notifier_group: {settings.alerts_topic}}
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await ends.start()
     try:
         while not stop.is_set():
             try:
                 measured: Lag = {}
-                for group, reader in readers.items():
-                    measured |= await _lag(group, reader)
+                for group, topics in groups.items():
+                    measured |= await _lag(admin, ends, group, topics)
                 lag.clear()
                 lag.update(measured)
             except KafkaError as error:
@@ -144,16 +131,15 @@ async def measure_lag(settings: NotifierSettings, lag: Lag, stop: asyncio.Event,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
     finally:
-        for reader in readers.values():
-            await reader.stop()
+        await ends.stop()
+        await admin.close()
 
 
-async def _lag(group: str, reader: AIOKafkaConsumer) -> Lag:
-    partitions = sorted(reader.assignment())
-    latest: dict[TopicPartition, int] = await reader.end_offsets(partitions) if partitions else {}
-    found: Lag = {}
-    for tp in partitions:
-        committed = await reader.committed(tp)
-        if committed is not None:
-            found[(group, tp.topic, tp.partition)] = max(0, latest[tp] - committed)
-    return found
+async def _lag(admin: AIOKafkaAdminClient, ends: AIOKafkaConsumer, group: str, topics: set[str]) -> Lag:
+    committed = {
+        tp: position.offset
+        for tp, position in (await admin.list_consumer_group_offsets(group)).items()
+        if tp.topic in topics and position.offset >= 0
+    }
+    latest: dict[TopicPartition, int] = await ends.end_offsets(list(committed)) if committed else {}
+    return {(group, tp.topic, tp.partition): max(0, latest[tp] - offset) for tp, offset in committed.items()}

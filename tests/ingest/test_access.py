@@ -14,8 +14,9 @@ from ingest.mqtt import make_client
 from ingest.publisher import WindowedPublisher
 from ingest.settings import MqttSettings
 from ingest.stations import load_stations
+from streams.host import free_port
 from streams.settings import DEFAULT_STATIONS
-from streams.stack import ManagedService, Mosquitto, free_port
+from streams.stack import ManagedService, Mosquitto
 from tests.conftest import wait_until
 
 STATIONS = load_stations(DEFAULT_STATIONS)

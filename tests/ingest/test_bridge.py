@@ -20,7 +20,8 @@ from ingest.contract import Reading, topic_for
 from ingest.publisher import WindowedPublisher, publish_readings, station_payload
 from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
-from streams.stack import ManagedService, Mosquitto, free_port
+from streams.host import free_port
+from streams.stack import ManagedService, Mosquitto
 from tests.conftest import Pipeline, Services, wait_until
 from tests.streams.test_pipeline import assert_all_stored, fleet, readings
 

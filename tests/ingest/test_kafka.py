@@ -1,14 +1,17 @@
 """Kafka plumbing on a real broker: a topic created after a producer started must not strand the
-records it already holds for other topics, and a reader finds a partition's true end."""
+records it already holds for other topics, a reader reads to each partition's end, and topics
+are made with their retention."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from ingest.kafka import ensure_topics, fetched_ends, read_topic, track_every_sent_topic
+from ingest.kafka import ensure_topics, read_topic, track_every_sent_topic
 from ingest.settings import KafkaSettings
 from tests.conftest import Services
 
@@ -35,11 +38,10 @@ def test_a_topic_created_after_start_does_not_strand_records_for_a_known_topic(s
     asyncio.run(send_across_a_new_topic())
 
 
-def test_a_partition_ends_after_the_last_record_of_its_last_batch(services: Services) -> None:
-    """Tansu lists the end of a partition as one past the first record of its last batch."""
+def test_a_topic_is_read_to_the_last_record_of_its_last_batch(services: Services) -> None:
     settings = KafkaSettings(kafka_bootstrap=services.kafka_bootstrap)
 
-    async def batches_of_several() -> dict[TopicPartition, int]:
+    async def batches_of_several() -> list[bytes | None]:
         await ensure_topics(settings, ["batched"])
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=50)
         await producer.start()
@@ -50,12 +52,38 @@ def test_a_partition_ends_after_the_last_record_of_its_last_batch(services: Serv
             await producer.send_and_wait("batched", b"alone", partition=1)
         finally:
             await producer.stop()
-        return await fetched_ends(settings.kafka_bootstrap, [TopicPartition("batched", p) for p in range(3)])
+        return [record.value for record in await read_topic(settings.kafka_bootstrap, "batched")]
 
-    ends = asyncio.run(batches_of_several())
-    assert ends == {
-        TopicPartition("batched", 0): 15,
-        TopicPartition("batched", 1): 1,
-        TopicPartition("batched", 2): 0,
+    read = asyncio.run(batches_of_several())
+    assert sorted(read, key=str) == sorted([b"%d" % i for i in (*range(10), *range(5))] + [b"alone"], key=str)
+
+
+def test_each_topic_is_created_with_its_retention(services: Services) -> None:
+    """Readings by size only: their records carry the readings' own times, which a replay of old
+    data would have deleted by a time limit as soon as a segment closed."""
+    settings = KafkaSettings(kafka_bootstrap=services.kafka_bootstrap, readings_retention_mb=3)
+
+    async def created() -> dict[str, dict[str, str]]:
+        await ensure_topics(settings, ["readings", "readings.rejected", "alerts"])
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_configs(
+                [
+                    ConfigResource(ConfigResourceType.TOPIC, name)
+                    for name in ("readings", "readings.rejected", "alerts")
+                ]
+            )
+        finally:
+            await admin.close()
+        return {
+            name: {key: value for key, value, *_ in entries if key.startswith("retention")}
+            for response in described
+            for _, _, _, name, entries in response.resources
+        }
+
+    assert asyncio.run(created()) == {
+        "readings": {"retention.ms": "-1", "retention.bytes": str(3 << 20)},
+        "readings.rejected": {"retention.ms": str(30 * 86_400_000), "retention.bytes": str(256 << 20)},
+        "alerts": {"retention.ms": str(7 * 86_400_000), "retention.bytes": str(256 << 20)},
     }
-    assert len(asyncio.run(read_topic(settings.kafka_bootstrap, "batched"))) == 16

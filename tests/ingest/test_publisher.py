@@ -9,7 +9,8 @@ import pytest
 
 from ingest.publisher import WindowedPublisher
 from ingest.settings import MqttSettings
-from streams.stack import ManagedService, Mosquitto, free_port
+from streams.host import free_port
+from streams.stack import ManagedService, Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from notifiers.directory import load_directory
 from notifiers.notifier import Notifier
 from notifiers.routing import Routing
 from notifiers.store import Store
-from streams.stack import free_port
+from streams.host import free_port
 from tests.conftest import envalert, wait_until
 from tests.notifiers.conftest import STATIONS, Clock, event
 

@@ -21,6 +21,7 @@ from ingest.stations import load_stations
 from simulators.generators import FLEET
 from simulators.recording import read_messages, recorded_line
 from simulators.replay import progress_file
+from streams.stack import ManagedService
 from tests.conftest import (
     Pipeline,
     Services,
@@ -105,12 +106,14 @@ def leak_recording(path: Path) -> Path:
     return path
 
 
-def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(tmp_path: Path) -> None:
+def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(
+    tmp_path: Path, kafka_broker: ManagedService
+) -> None:
     recording = leak_recording(tmp_path / "leak.jsonl")
     catalogue = write_catalogue(tmp_path / "stations.yaml", {"ZZ-VOC-SJ01": FULL_FLEET_VOCS})
     told: dict[int, list[tuple[object, ...]]] = {}
     for speed in (1, 100):
-        with running_services(tmp_path / f"stack-{speed}") as services:
+        with running_services(tmp_path / f"stack-{speed}", kafka_broker) as services:
             quick = {"ENVALERT_ALLOWED_LATENESS_SECONDS": "0", "ENVALERT_PARTITION_IDLE_SECONDS": "2"}
             pipeline = Pipeline(services, tmp_path / f"pipeline-{speed}", catalogue, quick)
             try:

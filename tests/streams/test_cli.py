@@ -18,7 +18,7 @@ from ingest.stations import load_stations
 from simulators.generators import FLEET
 from simulators.scenarios import load_scenario
 from streams import processes
-from streams.stack import free_port
+from streams.host import free_port
 from tests.conftest import Services, envalert, wait_until
 
 pytestmark = pytest.mark.integration

@@ -21,9 +21,10 @@ import pytest
 from ingest.contract import Kind, Reading
 from ingest.publisher import publish_readings
 from ingest.stations import Station
+from streams.host import apt_install, free_port, port_open
 from streams.influx import InfluxUnavailableError, V2Writer, reading_line
 from streams.settings import WorkerSettings
-from streams.stack import ManagedService, apt_install, free_port, port_open
+from streams.stack import ManagedService
 from tests.conftest import Pipeline, Services, wait_until
 from tests.streams.test_pipeline import fleet, readings
 

@@ -17,7 +17,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from ingest.contract import METRICS, Flag, Kind, Reading
+from ingest.kafka import ensure_topics
 from ingest.publisher import publish_readings
+from ingest.settings import KafkaSettings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
 
 pytestmark = pytest.mark.integration
@@ -116,6 +118,7 @@ def test_ten_thousand_readings_from_fifty_stations_arrive_exactly(
 
 
 async def produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    await ensure_topics(KafkaSettings(kafka_bootstrap=bootstrap), [topic])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:

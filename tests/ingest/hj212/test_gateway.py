@@ -26,7 +26,7 @@ from ingest.hj212.frame import Frame, FrameReader, build_frame
 from ingest.hj212.gateway import READY
 from ingest.hj212.packet import parse_segment
 from ingest.mqtt import make_client
-from streams.stack import free_port
+from streams.host import free_port
 from tests.conftest import Pipeline, Services, wait_until, write_catalogue
 from tests.streams.test_alerting import SCR
 
