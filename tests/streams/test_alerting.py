@@ -17,7 +17,7 @@ from ingest.publisher import publish_readings
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.conftest import Pipeline, Services, kafka_records, kill, wait_until
 from tests.streams.fleets import DISTRICTS, LATENESS, a_day_is_a_year, a_day_of, fleet_of
 
 pytestmark = pytest.mark.integration
@@ -259,14 +259,19 @@ def arrival(readings: list[Reading], mode: str) -> tuple[list[Reading], float | 
     return readings, 600.0 if mode == "paced" else None
 
 
-@pytest.mark.parametrize("mode", ["paced", "flat out", "out of order", "worker killed halfway"])
+KILLED = ("worker killed halfway", "Kafka and the worker killed halfway")
+
+
+@pytest.mark.parametrize("mode", ["paced", "flat out", "out of order", *KILLED])
 def test_a_day_of_a_50_station_fleet_is_judged_live_exactly_as_offline(
     services: Services, pipeline_factory: Callable[..., Pipeline], mode: str, tmp_path: Path
 ) -> None:
     """24 h of 50 stations of every kind (10 of each): whether paced, flat out, out of order within the
-    allowed lateness, or with the worker SIGKILLed halfway and restarted, the worker's distinct
-    transitions (stations and city) and the city's hourly AQI are exactly those of the offline
-    judgement of the same readings."""
+    allowed lateness, with the worker SIGKILLed halfway and restarted, or with Kafka SIGKILLed
+    halfway and the worker with it (the second half published while both are down; the worker's
+    tables then exist only in Kafka's log on disk), every reading is stored once, and the worker's
+    distinct transitions (stations and city) and the city's hourly AQI are exactly those of the
+    offline judgement of the same readings."""
     fleet = fleet_of(50)
     readings = a_day_of(fleet, START - timedelta(days=7))
     rules = a_day_is_a_year(tmp_path)
@@ -276,13 +281,16 @@ def test_a_day_of_a_50_station_fleet_is_judged_live_exactly_as_offline(
     pipeline.start_all()
     ordered, rate = arrival(readings, mode)
     started = time.monotonic()
-    if mode == "worker killed halfway":
+    if mode in KILLED:
         half = len(ordered) // 2
         publish_readings(services.mqtt_settings(), ordered[:half])
         city = "SELECT aqi FROM aqi_hourly WHERE \"scope\" = 'city'"
         wait_until(lambda: len(services.influx_query(city)) >= 3, 60, "the city's first hours closed")
+        if mode.startswith("Kafka"):
+            kill(services.kafka)
         pipeline.kill("worker")
         publish_readings(services.mqtt_settings(), ordered[half:])
+        services.kafka.start()
         pipeline.start("worker")
     else:
         publish_readings(services.mqtt_settings(), ordered, rate=rate)
@@ -315,7 +323,9 @@ def test_a_day_of_a_50_station_fleet_is_judged_live_exactly_as_offline(
 
     wait_until(lambda: len(stored_city_hours()) >= 24, 60, "the city's 24 hourly AQI in InfluxDB")
     assert stored_city_hours() == city_hours
-    if mode != "worker killed halfway":  # after a restart, readings judged but not committed come again
+    wait_until(lambda: len(services.points()) >= len(readings), 60, f"{len(readings)} readings in InfluxDB")
+    assert len(services.points()) == len(readings)
+    if mode not in KILLED:  # after a restart, readings judged but not committed come again
         assert services.influx_query("SELECT * FROM late_readings") == [], "nothing came later than allowed"
     records = len(kafka_records(services.kafka_bootstrap, "alerts"))
     print(
