@@ -19,8 +19,9 @@ from datetime import timedelta
 from aiokafka import AIOKafkaProducer
 from faust.serializers import codecs
 
+from bench.footprint import memory_mb
 from bench.stack import BenchStack, kept, running
-from bench.throughput import START, memory_mb, metrics_url, stored, wait_visible
+from bench.throughput import START, metrics_url, stored, wait_visible
 from ingest.kafka import ensure_topics
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import KafkaSettings, MqttSettings

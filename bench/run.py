@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bench import ceilings, day_state, latency, throughput
+from bench import ceilings, day_state, latency, soak, throughput
 from bench.stack import bench_stack
 
-PARTS = ["throughput", "latency", "memory", "day"]
+PARTS = ["throughput", "latency", "memory", "day", "soak"]
 
 
 def show(figures: dict[str, Any]) -> None:
@@ -58,6 +58,9 @@ def show(figures: dict[str, Any]) -> None:
 @click.option(
     "--day-minutes", default=1, show_default=True, help="day: minutes of readings per station after it"
 )
+@click.option("--soak-stations", default=2000, show_default=True, help="soak: stations, each reporting every")
+@click.option("--soak-every", default=10, show_default=True, help="soak: … this many seconds")
+@click.option("--soak-minutes", default=15.0, show_default=True, help="soak: for this long")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
 def main(
     *,
@@ -71,17 +74,19 @@ def main(
     memory_minutes: int,
     day_fleet: int,
     day_minutes: int,
+    soak_stations: int,
+    soak_every: int,
+    soak_minutes: float,
     out: Path,
 ) -> None:
     """Start a throwaway local stack, measure its raw ceilings, then the pipeline: throughput end to
-    end, alert latency under load, and the worker's memory against the number of stations, fresh
-    and with a day of state."""
+    end, alert latency under load, the worker's memory against the number of stations, fresh
+    and with a day of state, and Kafka's memory and disk through a long steady stream."""
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}",
     }
-    # Each figure on a fresh stack: Tansu keeps every message in memory, and a run on a stack
-    # that already holds a million records measured half as fast.
+    # Each figure on a fresh stack, so that none measures what an earlier one left on it.
     with bench_stack() as stack:
         click.secho("ceilings (nothing of ours in between):", bold=True)
         limits = ceilings.measure(stack, ceiling_messages)
@@ -122,6 +127,15 @@ def main(
             run = latency.alert_latency(stack, stations, triggers, background_rate)
         show(run)
         results.setdefault("latency", []).append(run)
+    if "soak" in parts:
+        click.secho(
+            f"soak: {soak_stations} stations every {soak_every} s for {soak_minutes:g} min, Kafka's "
+            "memory and disk with retention and compaction applying within minutes:",
+            bold=True,
+        )
+        with bench_stack(kafka_overrides=soak.SMALL_SEGMENTS) as stack:
+            results["soak"] = soak.soak(stack, soak_stations, timedelta(seconds=soak_every), soak_minutes)
+        show(results["soak"])
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     click.echo(f"saved {out}")
 

@@ -7,11 +7,11 @@ import os
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.cpu import CpuMeter
+from bench.footprint import memory_mb
 from bench.stack import BenchStack, kept, running
 from ingest.contract import Kind
 from ingest.publisher import message_of, publish_messages
@@ -92,6 +92,7 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
         visible = time.perf_counter() - began
         cpu = meter.per_reading(len(messages), visible)
         worker_peak_mb = memory_mb(worker.pid, "VmHWM")
+        broker_peak_mb = memory_mb(stack.pids["kafka"], "VmHWM")
     if count < len(messages):
         raise RuntimeError(
             f"only {count} of {len(messages)} readings reached InfluxDB in time; logs in {kept(logs)}"
@@ -103,6 +104,7 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
         "end_to_end_per_s": len(messages) / visible,
         "seconds": visible,
         "worker_peak_rss_mb": worker_peak_mb,
+        "kafka_peak_rss_mb": broker_peak_mb,
         **cpu,
         # One process, so one core at most: near 1, the worker is what the run waits for.
         "cores_busy_worker": cpu["cpu_us_per_reading_worker"] * len(messages) / 1e6 / visible,
@@ -112,10 +114,3 @@ def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, floa
 def metrics_url(env: dict[str, str]) -> str:
     """The /metrics page of the worker started with ``env``."""
     return f"http://127.0.0.1:{env['ENVALERT_WORKER_WEB_PORT']}/metrics"
-
-
-def memory_mb(pid: int, field: str) -> float:
-    """A process's memory figure from the kernel, in MB: ``VmRSS`` now, ``VmHWM`` its peak so far."""
-    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:"))
-    return int(kilobytes) / 1024
