@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from bench.footprint import FootprintSampler, Levels
+from bench.footprint import FootprintSampler, Levels, disk_mb
 from bench.stack import BenchStack, kept, running
 from bench.throughput import START, metrics_url, wait_visible
 from ingest.publisher import message_of, publish_messages
@@ -59,4 +59,5 @@ def soak(stack: BenchStack, stations: int, every: timedelta, minutes: float) -> 
         "kafka_disk_middle_third_mb": levels.middle_disk_mb,
         "kafka_disk_last_third_mb": levels.last_disk_mb,
         "kafka_disk_peak_mb": levels.peak_disk_mb,
+        "influxd_disk_mb": disk_mb(stack.root / "influxd"),
     }

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
@@ -26,14 +27,17 @@ from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.collector import tune_for_latency
 from streams.host import StackError, install_system_packages
-from streams.kafka_local import KAFKA_VERSION, fetch_release, release_cache
 from streams.local_accounts import env_for, local_accounts
 from streams.settings import WorkerSettings
-from streams.stack import ManagedService, local_stack
+
+if TYPE_CHECKING:
+    from streams.stack import ManagedService
 
 
 def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
     """The local services; only starting them needs the broker's accounts (made on first start)."""
+    from streams.stack import local_stack  # brings aiokafka: not for every command
+
     bridge, worker = BridgeSettings(), WorkerSettings()
     kafka_port = int(bridge.kafka_bootstrap.rsplit(":", 1)[1])
     influx_port = urlsplit(worker.influx_url).port or 8086
@@ -91,10 +95,12 @@ def stack_install(browser: bool) -> None:
 
 
 def fetch_kafka() -> Path:
-    """The Kafka release's jars, saying so when they have to be fetched (about 45 MB, once)."""
+    """The Kafka release's jars, saying so when they have to be fetched (43 MB, once)."""
+    from streams.kafka_local import KAFKA_VERSION, fetch_release, release_cache
+
     cached = release_cache() / "libs"
     if not cached.is_dir():
-        click.echo(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central (about 45 MB, once) …")
+        click.echo(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central (43 MB, once) …")
     return fetch_release()
 
 
