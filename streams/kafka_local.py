@@ -159,7 +159,7 @@ class Kafka:
     port: int
     controller_port: int
     name: str = "kafka"
-    #: The JVM's heap ceiling: the broker's memory stays within it and a few hundred MB more.
+    #: The JVM's heap: the broker's memory is this and what the JVM needs beside it.
     heap_mb: int = 512
     #: Broker settings that replace the defaults above (the soak test's tiny segments).
     overrides: dict[str, str] = field(default_factory=dict)
@@ -194,7 +194,7 @@ class Kafka:
         return [
             java,
             f"-Xmx{self.heap_mb}m",
-            f"-Xms{min(self.heap_mb, 128)}m",
+            f"-Xms{self.heap_mb}m",  # whole from the start, as Kafka's own scripts: no creep
             "-XX:MaxMetaspaceSize=192m",
             "-XX:MaxDirectMemorySize=128m",
             "-XX:+UseG1GC",
