@@ -9,6 +9,7 @@ defaults an alert also waits the allowed lateness (60 s of event time) and the g
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import statistics
 import threading
@@ -159,12 +160,14 @@ def slowest_past_minute(published: dict[str, float], told: dict[str, float]) -> 
 
 
 def first_alerts(stack: BenchStack, stations: set[str]) -> dict[str, float]:
-    """When each station's first firing transition was produced to Kafka (its record's timestamp)."""
+    """When each station's first firing transition was produced to Kafka (its record's timestamp).
+    The earliest, not the first read: a station's rules key their records to different partitions,
+    and a trigger station goes silent afterwards (dq.silent fires a minute later)."""
     found: dict[str, float] = {}
     for record in asyncio.run(read_topic(stack.kafka_bootstrap, "alerts")):
         event = AlertEvent.model_validate_json(record.value or b"")
         if event.subject in stations and event.state == "firing":
-            found.setdefault(event.subject, record.timestamp / 1000)
+            found[event.subject] = min(found.get(event.subject, math.inf), record.timestamp / 1000)
     return found
 
 

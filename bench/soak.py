@@ -41,9 +41,8 @@ def soak(stack: BenchStack, stations: int, every: timedelta, minutes: float) -> 
     env = {**stack.pipeline_env(catalogue, "soak"), **SMALL_RETENTION}
     with running(["worker", "bridge"], env, logs):
         sampler = FootprintSampler(stack.pids["kafka"], stack.root / "kafka" / "data", every=5.0)
-        began = time.perf_counter()
         publish_messages(MqttSettings(mqtt_port=stack.mqtt_port), messages, client_id="bench-soak", rate=rate)
-        count = wait_visible(stack, metrics_url(env), len(messages), len(messages), began + 600)
+        count = wait_visible(stack, metrics_url(env), len(messages), len(messages), time.perf_counter() + 300)
         samples = sampler.stop()
     if count < len(messages):
         raise RuntimeError(f"only {count} of {len(messages)} readings reached InfluxDB; logs in {kept(logs)}")
