@@ -194,7 +194,8 @@ class Kafka:
         return [
             java,
             f"-Xmx{self.heap_mb}m",
-            f"-Xms{self.heap_mb}m",  # whole from the start, as Kafka's own scripts: no creep
+            f"-Xms{self.heap_mb}m",  # whole from the start, as Kafka's own scripts,
+            "-XX:+AlwaysPreTouch",  # and in memory from the start: what it takes, it keeps
             "-XX:MaxMetaspaceSize=192m",
             "-XX:MaxDirectMemorySize=128m",
             "-XX:+UseG1GC",

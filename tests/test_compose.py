@@ -111,7 +111,7 @@ def test_kafka_is_the_local_stacks_release_with_its_broker_settings() -> None:
     assert settings["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
     assert "kafka-data:/var/lib/kafka/data" in kafka["volumes"]
     heap = Kafka(9092, 9093).heap_mb
-    assert settings["KAFKA_HEAP_OPTS"].split() == [f"-Xmx{heap}m", f"-Xms{heap}m"]
+    assert settings["KAFKA_HEAP_OPTS"].split() == [f"-Xmx{heap}m", f"-Xms{heap}m", "-XX:+AlwaysPreTouch"]
 
 
 def test_the_worker_writes_to_the_provisioned_influxdb_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
