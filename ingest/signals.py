@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_until_signalled(serve: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -15,19 +17,29 @@ def run_until_signalled(serve: Callable[[asyncio.Event], Awaitable[None]]) -> No
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
         await serve(stop)
 
     asyncio.run(main())
 
 
+@contextlib.contextmanager
+def stop_on_signal() -> Iterator[threading.Event]:
+    """An event that SIGINT (Ctrl-C) or SIGTERM sets while the block runs.
+
+    Both handlers are set here rather than relying on KeyboardInterrupt: a process that a shell
+    starts in the background inherits SIGINT ignored, and Python then raises nothing on it."""
+    stopped = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stopped.set()) for signum in STOP_SIGNALS}
+    try:
+        yield stopped
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def wait_until_signalled() -> None:
     """Block until SIGINT (Ctrl-C) or SIGTERM: how a person stops a command left running."""
-    stopped = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            stopped.wait()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_signal() as stopped:
+        stopped.wait()

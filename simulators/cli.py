@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from ingest.config_files import ConfigError
 from ingest.contract import Reading
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
+from ingest.signals import stop_on_signal
 from ingest.stations import Station, load_stations
 from rules.durations import parse_duration
 from simulators.fleet import scaled, write_catalogue
@@ -167,16 +167,14 @@ def replay_command(path: Path, speed: float, resume: bool) -> None:
 @click.option("--for", "lasting", default=None, help="stop after this long (e.g. 10m); default: Ctrl-C")
 def record_command(path: Path, topic: str, lasting: str | None) -> None:
     """Append every station message on TOPIC to PATH (JSON Lines), until Ctrl-C or SIGTERM."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if lasting:
-        threading.Timer(parse_duration(lasting).total_seconds(), stop.set).start()
-    count = record(
-        MqttSettings(),
-        path,
-        stop,
-        topic=topic,
-        on_ready=lambda: click.echo(f"recording {topic} to {path}; Ctrl-C stops", err=True),
-    )
+    with stop_on_signal() as stop:
+        if lasting:
+            threading.Timer(parse_duration(lasting).total_seconds(), stop.set).start()
+        count = record(
+            MqttSettings(),
+            path,
+            stop,
+            topic=topic,
+            on_ready=lambda: click.echo(f"recording {topic} to {path}; Ctrl-C stops", err=True),
+        )
     click.echo(f"recorded {count} messages to {path}", err=True)

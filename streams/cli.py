@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +15,7 @@ from pydantic import SecretStr
 
 from ingest.config_files import ConfigError
 from ingest.settings import LOG_FORMAT, BridgeSettings, GatewaySettings
-from ingest.signals import run_until_signalled
+from ingest.signals import run_until_signalled, stop_on_signal
 from ingest.stations import load_stations
 from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
@@ -278,17 +276,16 @@ def run(folder: Path) -> None:
     accounts = local_accounts(folder, create=False)
     if accounts and "ENVALERT_MQTT_USERNAME" not in env:
         env |= env_for(accounts.bridge)
-    children = [processes.launch(name, log_dir / f"{name}.log", env) for name in processes.COMMANDS]
-    click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
-    try:
-        while all(child.poll() is None for child in children):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                children[0].wait(timeout=1)
-        click.echo("a pipeline process exited; stopping the others")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        processes.stop(children)
+    with stop_on_signal() as stopped:
+        children = [processes.launch(name, log_dir / f"{name}.log", env) for name in processes.COMMANDS]
+        click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
+        try:
+            while not stopped.wait(timeout=1):
+                if any(child.poll() is not None for child in children):
+                    click.echo("a pipeline process exited; stopping the others")
+                    break
+        finally:
+            processes.stop(children)
 
 
 @main.command()

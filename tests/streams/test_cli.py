@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -53,8 +55,13 @@ def test_the_demo_shows_every_alert_family_judged_and_delivered(tmp_path: Path) 
     assert accounts.st_mode & 0o077 == 0, "the broker's accounts are readable by their owner only"
 
 
-def test_run_starts_bridge_worker_and_notifier_and_stops_them_on_ctrl_c(
-    services: Services, tmp_path: Path
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM],
+    ids=["SIGINT, started where SIGINT is ignored", "SIGTERM"],
+)
+def test_run_starts_bridge_worker_and_notifier_and_stops_them_on_a_signal(
+    services: Services, tmp_path: Path, signum: signal.Signals
 ) -> None:
     env = {
         **os.environ,
@@ -63,18 +70,25 @@ def test_run_starts_bridge_worker_and_notifier_and_stops_them_on_ctrl_c(
         "ENVALERT_INFLUX_URL": services.influx_url,
         "ENVALERT_WORKER_WEB_PORT": str(free_port()),
     }
-    run = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=env, cwd=tmp_path)
-    logs = tmp_path / ".envalert" / "logs"
-    for name in processes.COMMANDS:
-        processes.wait_ready(name, run, logs / f"{name}.log", seen_before=0)
-    reading = Reading(
-        station="ZZ-AIR-JS01", kind=Kind.AIR, ts=datetime(2026, 11, 28, tzinfo=UTC), values={"pm25": 80.0}
-    )
-    publish_readings(services.mqtt_settings(), [reading])
-    wait_until(lambda: len(services.points()) == 1, 30, "the reading stored")
+    # SIGINT ignored, as a shell starts a background job: Python then raises no KeyboardInterrupt.
+    command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m streams.cli run"
+    run = subprocess.Popen(["sh", "-c", command], env=env, cwd=tmp_path, start_new_session=True)
+    try:
+        logs = tmp_path / ".envalert" / "logs"
+        for name in processes.COMMANDS:
+            processes.wait_ready(name, run, logs / f"{name}.log", seen_before=0)
+        reading = Reading(
+            station="ZZ-AIR-JS01", kind=Kind.AIR, ts=datetime(2026, 11, 28, tzinfo=UTC), values={"pm25": 80.0}
+        )
+        publish_readings(services.mqtt_settings(), [reading])
+        wait_until(lambda: len(services.points()) == 1, 30, "the reading stored")
 
-    run.send_signal(signal.SIGINT)
-    assert run.wait(timeout=60) == 0
+        run.send_signal(signum)
+        assert run.wait(timeout=60) == 0
+    finally:  # whatever failed, no process of this run may stay in the next tests' consumer groups
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
     assert "bridge stopped: forwarded=1 rejected=0" in (logs / "bridge.log").read_text()
     assert "Closing event loop" in (logs / "worker.log").read_text()
     assert (
