@@ -169,7 +169,9 @@ def record_command(path: Path, topic: str, lasting: str | None) -> None:
     """Append every station message on TOPIC to PATH (JSON Lines), until Ctrl-C or SIGTERM."""
     with stop_on_signal() as stop:
         if lasting:
-            threading.Timer(parse_duration(lasting).total_seconds(), stop.set).start()
+            limit = threading.Timer(parse_duration(lasting).total_seconds(), stop.set)
+            limit.daemon = True  # stopped sooner by a signal, the recording must not wait for its limit
+            limit.start()
         count = record(
             MqttSettings(),
             path,

@@ -43,9 +43,12 @@ def lines(path: Path) -> int:
 
 
 @contextmanager
-def recording(path: Path, env: dict[str, str]) -> Iterator[None]:
+def recording(path: Path, env: dict[str, str], *options: str) -> Iterator[None]:
     recorder = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "record", str(path)], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "streams.cli", "record", str(path), *options],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert recorder.stderr is not None
     assert "recording env/v1/#" in recorder.stderr.readline(), "the recorder is subscribed"
@@ -53,7 +56,11 @@ def recording(path: Path, env: dict[str, str]) -> Iterator[None]:
         yield
     finally:
         recorder.send_signal(signal.SIGTERM)
-        assert recorder.wait(timeout=30) == 0
+        try:
+            assert recorder.wait(timeout=30) == 0
+        finally:
+            recorder.kill()  # nothing once it has exited; a recorder that hangs stays in no later test
+            recorder.wait()
 
 
 def test_record_then_replay_publishes_the_same_sequence_and_resumes(
@@ -73,7 +80,7 @@ def test_record_then_replay_publishes_the_same_sequence_and_resumes(
         wait_until(lambda: lines(first) == 433, 30, "433 messages recorded")
     recorded = list(read_messages(first))
 
-    with recording(again, env):
+    with recording(again, env, "--for", "1h"):  # and a signal stops it before its time is up
         replayed = envalert("replay", str(first), "--speed", "0", env=env)
         assert replayed.returncode == 0, replayed.stderr
         wait_until(lambda: lines(again) == 433, 30, "433 messages recorded again")
