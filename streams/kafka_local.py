@@ -161,7 +161,7 @@ class Kafka:
     name: str = "kafka"
     #: The JVM's heap: the broker's memory is this and what the JVM needs beside it.
     heap_mb: int = 512
-    #: Broker settings that replace the defaults above (the soak test's tiny segments).
+    #: Broker settings that replace the defaults above (the soaks' tiny segments).
     overrides: dict[str, str] = field(default_factory=dict)
 
     def command(self, folder: Path) -> list[str]:

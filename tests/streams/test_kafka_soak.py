@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.footprint import FootprintSampler, Levels
+from bench.soak import SMALL_RETENTION, SMALL_SEGMENTS
 from ingest.contract import Kind
 from ingest.kafka import partitions_of
 from ingest.publisher import publish_readings
@@ -29,15 +30,7 @@ from tests.conftest import Pipeline, Services, wait_until
 
 pytestmark = pytest.mark.integration
 
-#: Broker settings under which retention and compaction apply within seconds, from the start.
-SMALL_SEGMENTS = {
-    "log.segment.bytes": str(1 << 20),
-    "log.initial.task.delay.ms": "0",
-    "log.retention.check.interval.ms": "1000",
-    "log.segment.delete.delay.ms": "0",
-    "log.cleaner.backoff.ms": "1000",
-}
-#: What those settings let the log hold, in MB: each of the six topics one partition of 1 MiB
+#: What the soak's settings let the log hold, in MB: each of the six topics one partition of 1 MiB
 #: kept and 1 MiB being written, the compacted changelogs and Kafka's own topics a few MB more.
 BOUND_MB = 6 * 2 * 1.05 + 5
 HEAP_MB = 256
@@ -79,8 +72,7 @@ def test_a_minute_of_readings_leaves_kafka_flat_and_loses_none(
     pipeline = pipeline_factory(
         stations,
         ENVALERT_TOPIC_PARTITIONS="1",
-        ENVALERT_READINGS_RETENTION_MB="1",
-        ENVALERT_TOPIC_RETENTION_MB="1",
+        **SMALL_RETENTION,
     )
     pipeline.start_all()
     assert services.kafka.pid
