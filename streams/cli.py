@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -276,10 +277,12 @@ def run(folder: Path) -> None:
     accounts = local_accounts(folder, create=False)
     if accounts and "ENVALERT_MQTT_USERNAME" not in env:
         env |= env_for(accounts.bridge)
+    children: list[subprocess.Popen[bytes]] = []
     with stop_on_signal() as stopped:
-        children = [processes.launch(name, log_dir / f"{name}.log", env) for name in processes.COMMANDS]
-        click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
         try:
+            for name in processes.COMMANDS:  # one by one, so that those started are stopped if one fails
+                children.append(processes.launch(name, log_dir / f"{name}.log", env))
+            click.echo(f"bridge, worker and notifier started; logs in {log_dir}/. Ctrl-C stops them.")
             while not stopped.wait(timeout=1):
                 if any(child.poll() is not None for child in children):
                     click.echo("a pipeline process exited; stopping the others")
