@@ -135,6 +135,7 @@ def running_services(root: Path, kafka: ManagedService) -> Iterator[Services]:
     finally:
         for service in own:
             service.stop()
+        kafka.start()  # a test that failed with it stopped must not leave its topics to the next
         asyncio.run(empty_kafka(started.kafka_bootstrap))
 
 
