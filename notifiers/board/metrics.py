@@ -116,9 +116,11 @@ async def measure_lag(settings: NotifierSettings, lag: Lag, stop: asyncio.Event,
     groups = {WORKER_GROUP: worker_topics, settings.notifier_group: {settings.alerts_topic}}
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await ends.start()
-    try:
+    async with contextlib.AsyncExitStack() as closing:  # each closed even if the other fails to start
+        closing.push_async_callback(admin.close)
+        await admin.start()
+        closing.push_async_callback(ends.stop)
+        await ends.start()
         while not stop.is_set():
             try:
                 measured: Lag = {}
@@ -130,9 +132,6 @@ async def measure_lag(settings: NotifierSettings, lag: Lag, stop: asyncio.Event,
                 log.warning("could not measure consumer lag: %s", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
-    finally:
-        await ends.stop()
-        await admin.close()
 
 
 async def _lag(admin: AIOKafkaAdminClient, ends: AIOKafkaConsumer, group: str, topics: set[str]) -> Lag:
