@@ -12,8 +12,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, for_code
 
 from ingest.contract import RejectedMessage
 from ingest.settings import KafkaSettings
@@ -41,9 +42,14 @@ def topic_config(settings: KafkaSettings, name: str) -> dict[str, str]:
     return {"retention.ms": str(days * DAY_MS), "retention.bytes": str(settings.topic_retention_mb << 20)}
 
 
+#: Kafka's answer to a topic another process created first: nothing to do.
+TOPIC_ALREADY_EXISTS = 36
+
+
 async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
-    """Create the topics that do not exist yet, each with its retention; existing ones are left
-    as they are."""
+    """Create the topics that do not exist yet, each with its retention. Existing topics are left
+    as they are (an operator may have chosen their settings), with a warning where their
+    retention differs from what envalert would give them."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -59,10 +65,39 @@ async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
             if name not in existing
         ]
         if missing:
-            await admin.create_topics(missing)
+            answer = await admin.create_topics(missing)
+            for name, code, *message in answer.topic_errors:
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    detail = message[0] if message and message[0] else ""
+                    raise for_code(code)(f"Kafka refused to create topic {name!r}: {detail}")
             log.info("created Kafka topics %s", ", ".join(topic.name for topic in missing))
+        if present := [name for name in names if name in existing]:
+            await _warn_of_other_retention(admin, settings, present)
     finally:
         await admin.close()
+
+
+async def _warn_of_other_retention(
+    admin: AIOKafkaAdminClient, settings: KafkaSettings, names: list[str]
+) -> None:
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    )
+    for response in described:
+        for code, _, _, name, entries in response.resources:
+            if code:
+                continue  # a topic deleted meanwhile: its first send will say so
+            kept = {key: value for key, value, *_ in entries}
+            wanted = topic_config(settings, name)
+            if differs := {key: kept.get(key) for key, value in wanted.items() if kept.get(key) != value}:
+                found = ", ".join(f"{key}={value}" for key, value in differs.items())
+                fix = ",".join(f"{key}={value}" for key, value in wanted.items())
+                log.warning(
+                    "Kafka topic %s keeps %s where envalert would set %s; left as it is "
+                    "(kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config %s "
+                    "applies envalert's)",
+                    name, found, fix.replace(",", ", "), name, fix,
+                )  # fmt: skip
 
 
 def track_every_sent_topic() -> None:

@@ -5,13 +5,15 @@ are made with their retention."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
-from ingest.kafka import ensure_topics, read_topic, track_every_sent_topic
+from ingest.kafka import ensure_topics, read_topic, topic_config, track_every_sent_topic
 from ingest.settings import KafkaSettings
 from tests.conftest import Services
 
@@ -87,3 +89,39 @@ def test_each_topic_is_created_with_its_retention(services: Services) -> None:
         "readings.rejected": {"retention.ms": str(30 * 86_400_000), "retention.bytes": str(256 << 20)},
         "alerts": {"retention.ms": str(7 * 86_400_000), "retention.bytes": str(256 << 20)},
     }
+
+
+def test_a_topic_kafka_refuses_to_create_is_an_error_naming_it(services: Services) -> None:
+    settings = KafkaSettings(kafka_bootstrap=services.kafka_bootstrap)
+    with pytest.raises(KafkaError, match="Kafka refused to create topic 'no spaces allowed'"):
+        asyncio.run(ensure_topics(settings, ["no spaces allowed"]))
+
+
+def test_an_existing_topic_is_left_as_it_is_with_a_warning_where_its_retention_differs(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a cluster whose topics were made before, or by its broker's defaults, may have them: an
+    operator may have chosen so, and only a person should change it."""
+    settings = KafkaSettings(kafka_bootstrap=services.kafka_bootstrap)
+    week = str(7 * 86_400_000)
+
+    async def made_elsewhere_then_ensured() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [
+                    NewTopic("readings", 1, 1, topic_configs={"retention.ms": week}),
+                    NewTopic("alerts", 1, 1, topic_configs=topic_config(settings, "alerts")),
+                ]
+            )
+        finally:
+            await admin.close()
+        await ensure_topics(settings, ["readings", "alerts"])
+
+    with caplog.at_level(logging.WARNING, logger="ingest.kafka"):
+        asyncio.run(made_elsewhere_then_ensured())
+    (warning,) = [record.getMessage() for record in caplog.records if record.name == "ingest.kafka"]
+    assert "Kafka topic readings keeps retention.ms=604800000" in warning
+    assert "retention.ms=-1" in warning and f"retention.bytes={1024 << 20}" in warning
+    assert "kafka-configs.sh" in warning, "and says how to change it"
