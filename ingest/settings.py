@@ -59,7 +59,9 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     mqtt_share_group: str = ""
     mqtt_session_expiry: int = Field(7 * 24 * 3600, description="seconds a broken session is kept")
     bridge_max_inflight: int = Field(2000, ge=1, description="messages between MQTT and Kafka ack")
-    max_future_seconds: float = Field(300, ge=0, description="tolerated station clock lead")
+    #: At most Kafka's own limit (``message.timestamp.after.max.ms``, an hour): a record stamped
+    #: further ahead is refused, and the bridge could never send the reading.
+    max_future_seconds: float = Field(300, ge=0, le=3600, description="tolerated station clock lead")
 
 
 class GatewaySettings(MqttSettings):
