@@ -33,6 +33,8 @@ def notify() -> None:
 @click.option("-l", "--loglevel", default="info", show_default=True)
 def run(loglevel: str) -> None:
     """Take alert events from Kafka and deliver notices until SIGINT or SIGTERM."""
+    from aiokafka.errors import KafkaError
+
     from notifiers.service import serve
 
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
@@ -43,6 +45,8 @@ def run(loglevel: str) -> None:
         run_until_signalled(lambda stop: serve(settings, stop))
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    except KafkaError as error:
+        raise click.ClickException(f"Kafka at {settings.kafka_bootstrap}: {error}") from None
 
 
 @notify.command("directory")

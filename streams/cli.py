@@ -203,11 +203,16 @@ def rules_explain(rule_id: str, path: Path) -> None:
 @click.option("-l", "--loglevel", default="info", show_default=True)
 def bridge(loglevel: str) -> None:
     """Run the MQTT → Kafka bridge until SIGINT or SIGTERM."""
+    from aiokafka.errors import KafkaError
+
     from ingest.bridge import serve
 
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
     settings = BridgeSettings()
-    run_until_signalled(lambda stop: serve(settings, stop))
+    try:
+        run_until_signalled(lambda stop: serve(settings, stop))
+    except KafkaError as error:
+        raise click.ClickException(f"Kafka at {settings.kafka_bootstrap}: {error}") from None
 
 
 @main.command()
@@ -258,7 +263,7 @@ def worker(loglevel: str) -> None:
     try:
         asyncio.run(ensure_topics(settings, settings.pipeline_topics()))
     except KafkaError as error:
-        raise click.ClickException(f"Kafka at {settings.kafka_bootstrap} did not answer: {error}") from None
+        raise click.ClickException(f"Kafka at {settings.kafka_bootstrap}: {error}") from None
     web = ["--web-port", str(settings.worker_web_port), "--web-bind", settings.worker_web_bind]
     sys.argv = ["envalert worker", "worker", "--loglevel", loglevel, *web]
     tune_for_latency()

@@ -113,3 +113,19 @@ def test_the_worker_refuses_to_start_with_an_invalid_catalogue(
     worker = envalert("worker", env=env, cwd=tmp_path, timeout=60)
     assert worker.returncode != 0
     assert str(broken) in worker.stderr and named in worker.stderr and "fix:" in worker.stderr, worker.stderr
+
+
+@pytest.mark.parametrize("command", [["bridge"], ["notify", "run"], ["worker"]])
+def test_a_process_started_without_kafka_says_so_without_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    nowhere = f"localhost:{free_port()}"
+    env = {
+        **os.environ,
+        "ENVALERT_KAFKA_BOOTSTRAP": nowhere,
+        "ENVALERT_WORKER_DATA_DIR": str(tmp_path / "data"),
+    }
+    started = envalert(*command, env=env, cwd=tmp_path, timeout=60)
+    assert started.returncode == 1
+    assert f"Error: Kafka at {nowhere}:" in started.stderr, started.stderr
+    assert "Traceback" not in started.stderr
