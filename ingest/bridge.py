@@ -27,7 +27,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.contract import TOPIC_PREFIX
-from ingest.kafka import ensure_topics, make_producer, rejected_record, send_until_acked
+from ingest.kafka import (
+    RECORD_REFUSED,
+    REFUSED_BY_KAFKA,
+    ensure_topics,
+    make_producer,
+    rejected_record,
+    send_until_acked,
+)
 from ingest.mqtt import broker_address, make_client
 from ingest.settings import BridgeSettings
 from ingest.validation import Rejection, parse_reading
@@ -39,11 +46,14 @@ log = logging.getLogger(__name__)
 class BridgeStats:
     forwarded: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    #: Messages neither forwarded nor dead-lettered (left unacked with the MQTT broker).
+    undeliverable: int = 0
 
     def summary(self) -> str:
         reasons = ", ".join(f"{reason}={count}" for reason, count in sorted(self.rejected.items()))
         total = sum(self.rejected.values())
-        return f"forwarded={self.forwarded} rejected={total}" + (f" ({reasons})" if reasons else "")
+        line = f"forwarded={self.forwarded} rejected={total}" + (f" ({reasons})" if reasons else "")
+        return line + (f" undeliverable={self.undeliverable}" if self.undeliverable else "")
 
 
 @dataclass(frozen=True)
@@ -134,30 +144,38 @@ class Bridge:
                 delivery.topic, delivery.payload, now, timedelta(seconds=self.settings.max_future_seconds)
             )
             if isinstance(outcome, Rejection):
-                await self._reject(delivery, outcome, now)
+                await self._reject(delivery, outcome.reason.value, outcome.detail, now)
             else:
-                await send_until_acked(
-                    self._producer,
-                    self.settings.readings_topic,
-                    key=outcome.station.encode(),
-                    value=outcome.model_dump_json().encode(),
-                    timestamp_ms=outcome.epoch_ms,
-                    order=self._order,
-                )
-                self.stats.forwarded += 1
+                try:
+                    await send_until_acked(
+                        self._producer,
+                        self.settings.readings_topic,
+                        key=outcome.station.encode(),
+                        value=outcome.model_dump_json().encode(),
+                        timestamp_ms=outcome.epoch_ms,
+                        order=self._order,
+                    )
+                except RECORD_REFUSED as error:
+                    await self._reject(delivery, REFUSED_BY_KAFKA, f"Kafka refused the reading: {error}", now)
+                else:
+                    self.stats.forwarded += 1
             if delivery.connection == self._connection:
                 self._client.ack(delivery.mid, delivery.qos)
+        except RECORD_REFUSED as error:
+            # Not even its bounded dead-letter record fits: Kafka's limits were set below what
+            # envalert needs. Left unacked, so the broker keeps the message for a fixed Kafka.
+            self.stats.undeliverable += 1
+            log.error("Kafka refused the dead-letter record of a message on %s: %s", delivery.topic, error)
         finally:
             self._slots.release()
 
-    async def _reject(self, delivery: Delivery, rejection: Rejection, now: datetime) -> None:
-        self.stats.rejected[rejection.reason.value] += 1
-        log.info("rejected %s: %s: %s", delivery.topic, rejection.reason.value, rejection.detail)
+    async def _reject(self, delivery: Delivery, reason: str, detail: str, now: datetime) -> None:
+        log.info("rejected %s: %s: %s", delivery.topic, reason, detail)
         record = rejected_record(
             delivery.topic,
             delivery.payload,
-            reason=rejection.reason.value,
-            detail=rejection.detail,
+            reason=reason,
+            detail=detail,
             received_at=now,
             source=f"bridge:{self.settings.mqtt_client_id}",
         )
@@ -169,6 +187,7 @@ class Bridge:
             timestamp_ms=int(now.timestamp() * 1000),
             order=self._order,
         )
+        self.stats.rejected[reason] += 1
 
     async def run(self, stop: asyncio.Event, report_every: float = 10.0) -> None:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]

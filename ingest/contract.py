@@ -118,15 +118,24 @@ def topic_for(kind: Kind, station: str) -> str:
     return f"{TOPIC_PREFIX}/{kind.value}/{station}"
 
 
+#: How much of a refused payload its dead-letter record keeps: all of any payload the bridge
+#: would judge (``ingest.validation`` refuses larger ones), and the start of a larger one. The
+#: record then stays far below Kafka's 1 MiB message limit whatever a station sends.
+EXCERPT_BYTES = 64 * 1024
+
+
 class RejectedMessage(BaseModel):
-    """A record on Kafka ``readings.rejected``: the input kept whole, and why it was refused."""
+    """A record on Kafka ``readings.rejected``: the input (whole up to ``EXCERPT_BYTES``), and why
+    it was refused."""
 
     model_config = ConfigDict(frozen=True)
 
     topic: str
     reason: str = Field(description="stable code, e.g. out_of_range")
     detail: str = Field(description="what is wrong and where, for a person")
-    payload_base64: str = Field(description="the raw payload, byte for byte")
-    payload_text: str | None = Field(description="the payload as text when it is UTF-8")
+    excerpt_base64: str = Field(description="the payload's first EXCERPT_BYTES bytes, byte for byte")
+    excerpt_text: str | None = Field(description="the excerpt as text when it is UTF-8")
+    payload_length: int = Field(description="the whole payload's length in bytes")
+    payload_sha256: str = Field(description="the whole payload's SHA-256, in hex")
     received_at: datetime
     source: str = Field(description="which process refused it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,9 +15,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError, for_code
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    for_code,
+)
 
-from ingest.contract import RejectedMessage
+from ingest.contract import EXCERPT_BYTES, RejectedMessage
 from ingest.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -138,6 +147,19 @@ def make_producer(settings: KafkaSettings) -> AIOKafkaProducer:
     )
 
 
+#: Kafka's answers that refuse the record itself: sent again, it is refused again. Everything else
+#: (the broker away, a leader moving, a request timing out, an ACL being fixed) is waited out.
+RECORD_REFUSED: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTimestampError,
+    CorruptRecordException,
+)
+#: The dead-letter reason of a valid record that Kafka refused for good.
+REFUSED_BY_KAFKA = "refused_by_kafka"
+
+
 async def send_until_acked(
     producer: AIOKafkaProducer,
     topic: str,
@@ -150,8 +172,10 @@ async def send_until_acked(
 ) -> None:
     """Send one record and wait for the broker's ack, retrying with backoff while Kafka is away.
 
-    Callers that share ``order`` (a FIFO lock taken in arrival order) hand their records to the
-    producer in that order, so the records of a partition keep it; the acks are awaited outside.
+    Raises one of ``RECORD_REFUSED`` when Kafka will never take this record, for the caller to
+    put it somewhere else. Callers that share ``order`` (a FIFO lock taken in arrival order) hand
+    their records to the producer in that order, so the records of a partition keep it; the acks
+    are awaited outside.
     """
     backoff = 0.2
     while True:
@@ -160,6 +184,8 @@ async def send_until_acked(
                 sent = await producer.send(topic, value=value, key=key, timestamp_ms=timestamp_ms)
             await sent
             return
+        except RECORD_REFUSED:
+            raise
         except KafkaError as error:
             log.warning(
                 "Kafka did not accept a record for %s (%s); retrying in %.1f s",
@@ -174,17 +200,20 @@ async def send_until_acked(
 def rejected_record(
     topic: str, payload: bytes, *, reason: str, detail: str, received_at: datetime, source: str
 ) -> bytes:
+    excerpt = payload[:EXCERPT_BYTES]
     try:
-        text: str | None = payload.decode("utf-8")
-    except UnicodeDecodeError:
+        text: str | None = excerpt.decode("utf-8")
+    except UnicodeDecodeError:  # not UTF-8, or cut inside a character: the bytes are there
         text = None
     return (
         RejectedMessage(
             topic=topic,
             reason=reason,
             detail=detail,
-            payload_base64=base64.b64encode(payload).decode("ascii"),
-            payload_text=text,
+            excerpt_base64=base64.b64encode(excerpt).decode("ascii"),
+            excerpt_text=text,
+            payload_length=len(payload),
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
             received_at=received_at,
             source=source,
         )

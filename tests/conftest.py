@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import re
@@ -22,7 +24,7 @@ import pytest
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.contract import Kind
+from ingest.contract import EXCERPT_BYTES, Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
 from notifiers.sinks import Inbox, MailSink, WebhookSink
@@ -59,6 +61,19 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {result!r})")
         time.sleep(poll)
+
+
+Kept = tuple[bytes, str, int]
+
+
+def kept(record: dict[str, Any]) -> Kept:
+    """What a dead-letter record keeps of its payload: the excerpt, the digest, the length."""
+    return base64.b64decode(record["excerpt_base64"]), record["payload_sha256"], record["payload_length"]
+
+
+def keeps(payload: bytes) -> Kept:
+    """What a dead-letter record of ``payload`` must keep (see ``kept``)."""
+    return payload[:EXCERPT_BYTES], hashlib.sha256(payload).hexdigest(), len(payload)
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
+import hashlib
 import json
 import random
 import subprocess
@@ -14,15 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka.errors import InvalidTimestampError
 
 from ingest.bridge import Bridge
-from ingest.contract import Reading, topic_for
+from ingest.contract import EXCERPT_BYTES, Reading, RejectedMessage, topic_for
+from ingest.kafka import REFUSED_BY_KAFKA
 from ingest.publisher import WindowedPublisher, publish_readings, station_payload
 from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
 from streams.host import free_port
 from streams.stack import ManagedService, Mosquitto
-from tests.conftest import Pipeline, Services, wait_until
+from tests.conftest import Pipeline, Services, keeps, kept, wait_until
 from tests.streams.test_pipeline import assert_all_stored, fleet, readings
 
 pytestmark = pytest.mark.integration
@@ -79,9 +81,9 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
         f"{len(bad)} records on readings.rejected",
     )
     assert Counter(record["reason"] for record in records) == Counter(reason.value for *_, reason in bad)
-    sent = Counter((topic, payload) for topic, payload, _ in bad)
-    kept = Counter((record["topic"], base64.b64decode(record["payload_base64"])) for record in records)
-    assert kept == sent, "the dead-letter records must keep each topic and payload byte for byte"
+    sent = Counter((topic, keeps(payload)) for topic, payload, _ in bad)
+    found = Counter((record["topic"], kept(record)) for record in records)
+    assert found == sent, "the dead-letter records must keep each topic and payload byte for byte"
     assert all(record["detail"] and record["source"].startswith("bridge:") for record in records)
 
     wait_until(lambda: len(services.points()) >= len(good), 60, "every good reading in InfluxDB")
@@ -234,3 +236,96 @@ def test_in_flight_work_is_bounded_and_nothing_is_acked_before_kafka(
 
     delivered = {json.loads(value)["ts"] + json.loads(value)["station"] for value in asyncio.run(scenario())}
     assert delivered == {reading.ts.isoformat().replace("+00:00", "Z") + reading.station for reading in sent}
+
+
+@pytest.mark.hostile
+def test_messages_too_large_for_kafka_are_dead_lettered_in_part_and_acked(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """900 KB payloads once made dead-letter records over Kafka's 1 MiB limit: the bridge retried
+    them forever, each holding memory and an in-flight slot, until good readings stopped."""
+    stations = fleet(5)
+    pipeline = pipeline_factory(stations)
+    pipeline.start_all()
+    first, second = list(stations)[:2]
+    huge = [(f"env/v1/air/{first}", random.Random(n).randbytes(900_000)) for n in range(31)]
+    huge += [(f"env/v1/air/{second}", "读数".encode() * 75_000)]
+    good, late = readings(stations, per_station=20), readings(stations, per_station=21)[-len(stations) :]
+    publisher = WindowedPublisher(services.mqtt_settings(), "oversized-station")
+    for topic, payload in huge:
+        publisher.publish(topic, payload)
+    for reading in good:
+        publisher.publish(topic_for(reading.kind, reading.station), station_payload(reading))
+    publisher.close()
+
+    wait_until(lambda: len(services.points()) >= len(good), 60, "every good reading in InfluxDB")
+    assert_all_stored(services, good, stations)
+    records = wait_until(
+        lambda: (found := services.rejected()) and len(found) >= len(huge) and found,
+        30,
+        f"{len(huge)} records on readings.rejected",
+    )
+    assert len(records) == len(huge)
+    found = Counter((record["topic"], kept(record), record["reason"]) for record in records)
+    assert found == Counter((topic, keeps(payload), RejectReason.TOO_LARGE.value) for topic, payload in huge)
+    assert all(len(kept(record)[0]) == EXCERPT_BYTES for record in records)
+    assert "retrying" not in pipeline.log("bridge").read_text()
+
+    pipeline.stop()  # nothing may come back: every one of them was acked
+    pipeline.start_all()
+    publish_readings(services.mqtt_settings(), late)
+    wait_until(lambda: len(services.points()) >= len(good) + len(late), 60, "the readings after restart")
+    assert len(services.rejected()) == len(huge)
+
+
+class RefusingProducer:
+    """Stands in for a Kafka that refuses every record of some topics for good."""
+
+    def __init__(self, refused_topics: set[str]) -> None:
+        self.refused_topics = refused_topics
+        self.accepted: list[tuple[str, bytes]] = []
+
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes, timestamp_ms: int
+    ) -> Coroutine[None, None, None]:
+        if topic in self.refused_topics:
+            raise InvalidTimestampError(f"a record of {topic} refused")
+        self.accepted.append((topic, value))
+        return asyncio.sleep(0)
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("refused", ["readings", "readings and readings.rejected"])
+def test_a_reading_kafka_refuses_for_good_is_dead_lettered_and_acked_or_else_kept(
+    services: Services, refused: str
+) -> None:
+    settings = BridgeSettings(mqtt_port=services.mqtt_port, mqtt_client_id=f"refused-{len(refused)}")
+    sent = readings(fleet(3), per_station=2)
+
+    async def scenario() -> tuple[RefusingProducer, Bridge, list[int]]:
+        stop = asyncio.Event()
+        kafka = RefusingProducer(set(refused.split(" and ")))
+        bridge = Bridge(settings, kafka)  # type: ignore[arg-type]
+        acked: list[int] = []
+        ack = bridge._client.ack
+        bridge._client.ack = lambda mid, qos: acked.append(mid) or ack(mid, qos)  # type: ignore[method-assign]
+        running = asyncio.create_task(bridge.run(stop))
+        await wait_for(bridge.connected.is_set, 10, "the bridge connecting")
+        await asyncio.to_thread(publish_readings, services.mqtt_settings(), sent)
+        handled = lambda: sum(bridge.stats.rejected.values()) + bridge.stats.undeliverable  # noqa: E731
+        await wait_for(lambda: handled() == len(sent), 10, "every reading handled")
+        stop.set()
+        await running
+        return kafka, bridge, acked
+
+    kafka, bridge, acked = asyncio.run(scenario())
+    if refused == "readings":
+        assert bridge.stats.rejected == {REFUSED_BY_KAFKA: len(sent)}
+        assert len(acked) == len(sent)
+        records = [RejectedMessage.model_validate_json(value) for _, value in kafka.accepted]
+        assert {record.payload_sha256 for record in records} == {
+            hashlib.sha256(station_payload(reading)).hexdigest() for reading in sent
+        }
+        assert all("Kafka refused the reading" in record.detail for record in records)
+    else:
+        assert (bridge.stats.undeliverable, acked, kafka.accepted) == (len(sent), [], [])

@@ -261,7 +261,7 @@ def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
     }
     assert all(record["source"] == "worker:store_readings" for record in records)
     refused = [
-        Reading.model_validate_json(record["payload_text"])
+        Reading.model_validate_json(record["excerpt_text"])
         for record in records
         if record["reason"] == "influx_refused"
     ]
