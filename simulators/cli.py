@@ -11,7 +11,7 @@ import click
 
 from ingest.config_files import ConfigError
 from ingest.contract import Reading
-from ingest.publisher import message_of, publish_messages
+from ingest.publisher import PublishRefusedError, message_of, publish_messages
 from ingest.settings import MqttSettings
 from ingest.signals import stop_on_signal
 from ingest.stations import Station, load_stations
@@ -117,7 +117,7 @@ def simulate(
                 client_id="envalert-simulate",
                 on_sent=lambda _: bar.update(1),
             )
-        except ConnectionError as error:
+        except (ConnectionError, PublishRefusedError) as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"published {published} readings, all acked by the broker")
 
@@ -155,6 +155,11 @@ def replay_command(path: Path, speed: float, resume: bool) -> None:
 
         try:
             skipped, sent = replay(MqttSettings(), path, speed=speed, resume=resume, on_sent=advance)
+        except PublishRefusedError as error:
+            raise click.ClickException(
+                f"{error}; the messages before it are done, and --resume starts from it once the "
+                "broker accepts it"
+            ) from None
         except (RecordingError, ConnectionError) as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"published {sent} messages" + (f" after the {skipped} acked before" if skipped else ""))

@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ingest.mqtt import make_client
-from ingest.publisher import Message, WindowedPublisher
+from ingest.publisher import Message, PublishRefusedError, WindowedPublisher
 from ingest.settings import MqttSettings
 from simulators.recording import event_time, read_messages, recorded_line
 
@@ -58,8 +58,10 @@ def replay(
 ) -> tuple[int, int]:
     """Publish a recording (or readings) again; returns (skipped, published).
 
-    Progress (messages the broker acked) is saved beside the file every second, so ``resume``
-    starts after the last acked one: a message may go twice, none is left out.
+    Progress (the messages from the first on that the broker accepted, all of them) is saved
+    beside the file every second, so ``resume`` starts after them: a message may go twice, none
+    is left out. A message the broker refuses stops the replay (``PublishRefusedError``, numbered
+    from the file's first message); ``resume`` starts from it.
     """
     progress = progress_file(path)
     skip = json.loads(progress.read_text())["acked"] if resume and progress.exists() else 0
@@ -68,18 +70,22 @@ def replay(
     saved_at, sent = time.monotonic(), 0
 
     def save() -> None:
-        progress.write_text(json.dumps({"acked": skip + publisher.acked, "total": total}))
+        progress.write_text(json.dumps({"acked": skip + publisher.done, "total": total}))
 
     try:
-        remaining = (message for index, message in enumerate(read_messages(path)) if index >= skip)
-        for message in paced(remaining, speed):
-            publisher.publish(message.topic, message.payload)
-            sent += 1
-            on_sent(skip + sent, total)
-            if time.monotonic() - saved_at > 1:
-                save()
-                saved_at = time.monotonic()
-        publisher.close()
+        try:
+            remaining = (message for index, message in enumerate(read_messages(path)) if index >= skip)
+            for message in paced(remaining, speed):
+                publisher.publish(message.topic, message.payload)
+                sent += 1
+                on_sent(skip + sent, total)
+                if time.monotonic() - saved_at > 1:
+                    save()
+                    saved_at = time.monotonic()
+        finally:
+            publisher.close()
+    except PublishRefusedError as error:
+        raise PublishRefusedError(error.topic, error.reason, skip + (error.number or 0)) from None
     finally:
         save()
     return skip, sent

@@ -76,6 +76,17 @@ def keeps(payload: bytes) -> Kept:
     return payload[:EXCERPT_BYTES], hashlib.sha256(payload).hexdigest(), len(payload)
 
 
+@contextmanager
+def guarded_mosquitto(folder: Path, passwords: dict[str, str], acl: list[str]) -> Iterator[ManagedService]:
+    """A mosquitto of its own that wants these accounts and enforces this ACL."""
+    broker = ManagedService(Mosquitto(free_port(), passwords=passwords, acl=acl), folder)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @dataclass
 class Services:
     root: Path

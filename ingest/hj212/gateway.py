@@ -19,9 +19,9 @@ from pathlib import Path
 
 from ingest.contract import topic_for
 from ingest.hj212.frame import Frame, FrameProblem, FrameReader, build_frame
-from ingest.hj212.mapping import DATA_COMMANDS, DEFAULT_FACTORS, reading_of
+from ingest.hj212.mapping import DATA_COMMANDS, DEFAULT_FACTORS, UNPUBLISHED_UPLOADS, reading_of
 from ingest.hj212.packet import DATA_ANSWER, NOTIFICATION_ANSWER, Packet, PacketError, answer, parse_segment
-from ingest.publisher import WindowedPublisher, station_payload
+from ingest.publisher import AckedPublisher, PublishRefusedError, station_payload
 from ingest.secrets import SecretMissingError, expand
 from ingest.settings import GatewaySettings
 from ingest.stations import Station
@@ -65,35 +65,6 @@ def loggers(stations: Mapping[str, Station], environ: Mapping[str, str] | None =
     return found
 
 
-class AckedPublisher:
-    """Publishes on the event loop's behalf and resolves each publish once the broker acked it
-    (a connection's QoS 1 acks come in order)."""
-
-    def __init__(self, settings: GatewaySettings, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._sent = 0
-        self._waiting: dict[int, asyncio.Future[None]] = {}
-        self._publisher = WindowedPublisher(settings, settings.mqtt_client_id, on_acked=self._from_paho)
-
-    def _from_paho(self, count: int) -> None:
-        self._loop.call_soon_threadsafe(self._acked, count)
-
-    def _acked(self, count: int) -> None:
-        for number in [n for n in self._waiting if n <= count]:
-            future = self._waiting.pop(number)
-            if not future.done():
-                future.set_result(None)
-
-    async def publish(self, topic: str, payload: bytes) -> None:
-        self._sent += 1
-        acked = self._waiting[self._sent] = self._loop.create_future()
-        self._publisher.publish(topic, payload)
-        await asyncio.wait_for(acked, ACK_TIMEOUT)
-
-    def close(self) -> None:
-        self._publisher.close()
-
-
 class Gateway:
     def __init__(
         self, settings: GatewaySettings, stations: Mapping[str, Logger], publisher: AckedPublisher
@@ -125,14 +96,16 @@ class Gateway:
                         await self._frame(item, peer, writer)
         except ConnectionError as error:
             log.info("connection from %s broke: %s", peer, error)
+        except asyncio.CancelledError:
+            # The gateway is stopping. The task must not end cancelled: Python 3.11's stream
+            # callback then calls task.exception() and logs a traceback (fixed in 3.12).
+            log.info("closing %s: the gateway is stopping", peer)
         finally:
             if frames.pending():
                 self._refused(
                     peer, "incomplete", f"{frames.pending()} byte(s) of an unfinished frame at close"
                 )
             writer.close()
-            # A stop that cancels this wait must not end the task cancelled: Python 3.11's
-            # stream callback then calls task.exception() and logs a traceback (fixed in 3.12).
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
             log.info("%s disconnected", peer)
@@ -177,6 +150,13 @@ class Gateway:
             return
         if packet.cn in DATA_COMMANDS and not await self._publish(packet, logger, peer):
             return
+        if packet.cn.startswith("2") and packet.cn not in DATA_COMMANDS:
+            self.counts["not_published"] += 1
+            what = UNPUBLISHED_UPLOADS.get(packet.cn, "an upload envalert does not take")
+            log.info(
+                "%s: CN=%s (%s) answered, not published: envalert judges real-time, minute and hour data",
+                logger.station.id, packet.cn, what,
+            )  # fmt: skip
         if not packet.cn.startswith("2"):
             self.counts["notifications"] += 1
         if packet.wants_answer:
@@ -196,10 +176,16 @@ class Gateway:
         if reading is None:
             return True
         try:
-            await self.publisher.publish(topic_for(reading.kind, reading.station), station_payload(reading))
+            topic = topic_for(reading.kind, reading.station)
+            await self.publisher.publish(topic, station_payload(reading), ACK_TIMEOUT)
         except TimeoutError:
             log.error(
                 "the broker did not ack %s's reading in %.0f s: left unanswered", reading.station, ACK_TIMEOUT
+            )
+            return False
+        except PublishRefusedError as error:
+            self._refused(
+                peer, "refused_by_broker", f"{error} ({reading.station}, QN {packet.qn}): left unanswered"
             )
             return False
         self.counts["published"] += 1
@@ -212,7 +198,7 @@ class Gateway:
 
 
 async def run_gateway(settings: GatewaySettings, stations: Mapping[str, Logger], stop: asyncio.Event) -> None:
-    publisher = AckedPublisher(settings, asyncio.get_running_loop())
+    publisher = AckedPublisher(settings, settings.mqtt_client_id, asyncio.get_running_loop())
     gateway = Gateway(settings, stations, publisher)
     server = await asyncio.start_server(gateway.serve, settings.hj212_bind, settings.hj212_port)
     log.info(

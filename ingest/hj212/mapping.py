@@ -23,6 +23,13 @@ DEFAULT_FACTORS: dict[str, str] = {
 }
 #: Data uploads and the field holding each factor's value: real-time, minute and hour data.
 DATA_COMMANDS: dict[str, str] = {"2011": "Rtd", "2051": "Avg", "2061": "Avg"}
+#: Uploads answered but not published: a daily summary of the minute and hour data envalert
+#: already has (published, it would weigh a day's mean as one more reading), and equipment times.
+UNPUBLISHED_UPLOADS: dict[str, str] = {
+    "2031": "daily data",
+    "2041": "equipment running time, daily",
+    "2081": "data logger power-on time",
+}
 
 
 def reading_of(

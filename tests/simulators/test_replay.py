@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
-from ingest.publisher import WindowedPublisher, message_of
+from ingest.publisher import Message, WindowedPublisher, message_of
 from ingest.stations import load_stations
 from simulators.generators import FLEET
 from simulators.recording import read_messages, recorded_line
@@ -26,6 +26,7 @@ from tests.conftest import (
     Pipeline,
     Services,
     envalert,
+    guarded_mosquitto,
     running_services,
     wait_until,
     write_catalogue,
@@ -147,3 +148,29 @@ def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(
         ("vocs.nmhc.single", "firing"),
         ("vocs.nmhc.single", "resolved"),
     ]
+
+
+@pytest.mark.hostile
+def test_a_replay_stops_at_a_refused_message_and_resumes_from_it(tmp_path: Path) -> None:
+    """A refused message once counted as acked: the progress file skipped it on --resume."""
+    path = tmp_path / "mixed.jsonl"
+    topics = ["env/v1/air/AIR-1"] * 3 + ["env/v1/air/AIR-2"] + ["env/v1/air/AIR-1"] * 3
+    path.write_text(
+        "".join(recorded_line(Message(topic, b"%d" % n), T0) + "\n" for n, topic in enumerate(topics)),
+        encoding="utf-8",
+    )
+    acl = ["user AIR-1", "topic write env/v1/air/AIR-1"]
+    with guarded_mosquitto(tmp_path / "broker", {"AIR-1": "a-secret"}, acl) as broker:
+        env = {
+            **os.environ,
+            "ENVALERT_MQTT_PORT": str(broker.spec.port),
+            "ENVALERT_MQTT_USERNAME": "AIR-1",
+            "ENVALERT_MQTT_PASSWORD": "a-secret",
+        }
+        replayed = envalert("replay", str(path), "--speed", "0", env=env)
+        assert replayed.returncode == 1, replayed.stdout
+        assert "message 4 on env/v1/air/AIR-2: Not authorized" in replayed.stderr
+        assert "Traceback" not in replayed.stderr
+        assert json.loads(progress_file(path).read_text()) == {"acked": 3, "total": 7}
+        resumed = envalert("replay", str(path), "--speed", "0", "--resume", env=env)
+        assert "message 4 on env/v1/air/AIR-2" in resumed.stderr, "resumed at the refused message"

@@ -51,6 +51,7 @@ def data_frame(at: datetime, nh3: float, *, cn: str = "2051", mn: str = MN, pw: 
 class RunningGateway:
     port: int
     log: Path
+    process: subprocess.Popen[bytes]
 
     def refusals(self) -> Counter[str]:
         return Counter(re.findall(r"refused from \S+ \((\w+)\)", self.log.read_text(errors="replace")))
@@ -77,10 +78,14 @@ def gateway(services: Services, catalogue: Path, folder: Path, **settings: str) 
     try:
         wait_until(lambda: READY in log.read_text() or process.poll() is not None, 30, "the gateway ready")
         assert process.poll() is None, log.read_text()
-        yield RunningGateway(port, log)
+        yield RunningGateway(port, log, process)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        finally:
+            process.kill()  # nothing once it has exited; a gateway that hangs stays in no later test
+            process.wait()
         text = log.read_text(errors="replace")
         assert "Traceback" not in text, f"the gateway crashed: see {log}"
 
