@@ -73,6 +73,17 @@ class GatewaySettings(MqttSettings):
     #: A logger silent this long is disconnected (they send at least every minute or hour).
     hj212_idle_seconds: float = Field(3900, gt=0)
     hj212_max_segment: int = Field(4096, ge=100, le=9999, description="longest data segment taken")
+    #: A new connection must bring a frame that signs in within this, and any frame's bytes
+    #: must all come within this of its first: a trickle of bytes holds no connection.
+    hj212_frame_seconds: float = Field(60, gt=0)
+    hj212_max_connections: int = Field(2000, ge=1)
+    #: Loggers behind one carrier NAT share an address: room for a few dozen.
+    hj212_max_connections_per_address: int = Field(32, ge=1)
+    #: A wrong password or an unknown MN closes the connection after this delay …
+    hj212_sign_in_delay_seconds: float = Field(1.0, ge=0)
+    #: … and this many from one address within ``hj212_lockout_seconds`` lock it out that long.
+    hj212_max_sign_in_failures: int = Field(5, ge=1)
+    hj212_lockout_seconds: float = Field(900, ge=0)
     #: Some field equipment computes the CRC wrongly: take its frames anyway, with a warning.
     hj212_accept_bad_crc: bool = False
     #: Factor codes beyond the defaults (ingest/hj212/mapping.py), as JSON: {"a99999": "tvoc"}.

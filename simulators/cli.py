@@ -12,6 +12,7 @@ import click
 from ingest.config_files import ConfigError
 from ingest.contract import Reading
 from ingest.publisher import PublishRefusedError, message_of, publish_messages
+from ingest.secrets import SecretMissingError
 from ingest.settings import MqttSettings
 from ingest.signals import stop_on_signal
 from ingest.stations import Station, load_stations
@@ -133,6 +134,11 @@ def send_hj212(address: str, readings: Iterable[Reading], stations: dict[str, St
             )
         except OSError as error:
             raise click.ClickException(f"HJ 212 gateway {address}: {error}") from None
+        except SecretMissingError as error:
+            raise click.ClickException(
+                f"a data logger's password: {error} (with the local stack, `envalert stack accounts` "
+                "prints it)"
+            ) from None
     click.echo(f"sent {sent} readings as HJ 212 real-time data, each answered by the gateway")
     if skipped:
         click.echo(f"skipped {skipped} readings of stations without an hj212 entry or factor code")

@@ -52,13 +52,14 @@ def data_packet(
     )
 
 
-def resolved(stations: Mapping[str, Station]) -> dict[str, Station]:
+def resolved(stations: Mapping[str, Station], environ: Mapping[str, str] | None = None) -> dict[str, Station]:
     """The stations with their HJ 212 passwords read once from the environment or files."""
+    env = os.environ if environ is None else environ
     return {
         sid: station.model_copy(
             update={
                 "hj212": station.hj212.model_copy(
-                    update={"password": expand(station.hj212.password, os.environ, Path.cwd())}
+                    update={"password": expand(station.hj212.password, env, Path.cwd())}
                 )
             }
         )

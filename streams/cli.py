@@ -26,7 +26,7 @@ from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.collector import tune_for_latency
 from streams.host import StackError, install_system_packages
-from streams.local_accounts import env_for, local_accounts
+from streams.local_accounts import HJ212_PASSWORD, env_for, local_accounts
 from streams.settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -140,6 +140,8 @@ def stack_accounts(folder: Path, station_ids: tuple[str, ...]) -> None:
     for label, account in named:
         click.echo(f"# {label}")
         click.echo("".join(f"export {key}={value}\n" for key, value in env_for(account).items()))
+    click.echo("# the catalogue's HJ 212 data loggers (envalert hj212, simulate --hj212)")
+    click.echo(f"export {HJ212_PASSWORD}={accounts.hj212_password}")
 
 
 @stack.command("status")
@@ -223,8 +225,9 @@ def hj212(loglevel: str, folder: Path) -> None:
     their readings go to MQTT in our contract, until SIGINT or SIGTERM.
 
     Stations connect with the MN and password of their `hj212` entry in the station catalogue.
-    With the local stack and no ENVALERT_MQTT_USERNAME set, it publishes with the stack's
-    gateway account."""
+    With the local stack, ENVALERT_HJ212_PASSWORD (the shipped catalogue's) defaults to the
+    stack's own, and with no ENVALERT_MQTT_USERNAME set it publishes with the stack's gateway
+    account."""
     from ingest.hj212.gateway import GatewayConfigError, loggers, run_gateway
 
     logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
@@ -236,8 +239,11 @@ def hj212(loglevel: str, folder: Path) -> None:
             "mqtt_password": SecretStr(accounts.gateway.password),
         }
         settings = settings.model_copy(update=account)
+    environ = dict(os.environ)
+    if accounts:
+        environ.setdefault(HJ212_PASSWORD, accounts.hj212_password)
     try:
-        stations = loggers(load_stations(settings.stations_file))
+        stations = loggers(load_stations(settings.stations_file), environ)
     except (ConfigError, GatewayConfigError) as error:
         raise click.ClickException(str(error)) from None
     try:

@@ -31,9 +31,19 @@ class LocalAccounts:
     def station(self, station_id: str) -> Account:
         return Account(station_id, station_password(self.secret, station_id))
 
+    @property
+    def hj212_password(self) -> str:
+        """The password of the catalogue's HJ 212 data loggers (its ``${ENVALERT_HJ212_PASSWORD}``)
+        on this stack: derived from the stack's secret, so no file needs another field."""
+        return station_password(self.secret, "hj212-data-loggers")[:12]
+
 
 def env_for(account: Account) -> dict[str, str]:
     return {"ENVALERT_MQTT_USERNAME": account.username, "ENVALERT_MQTT_PASSWORD": account.password}
+
+
+#: The variable the shipped catalogue's HJ 212 passwords name.
+HJ212_PASSWORD = "ENVALERT_HJ212_PASSWORD"
 
 
 def local_accounts(folder: Path, *, create: bool = True) -> LocalAccounts | None:

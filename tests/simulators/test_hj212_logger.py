@@ -25,8 +25,13 @@ SCENARIO = "scr-catalyst-failure"
 def test_a_reading_becomes_a_real_time_data_packet_of_its_logger() -> None:
     stations = load_stations(FLEET)
     reading = next(r for r in load_scenario(SCENARIO).readings(stations) if r.kind is Kind.AMMONIA)
-    packet = data_packet(reading, resolved(stations)[reading.station])
-    assert packet is not None and (packet.cn, packet.st, packet.flag) == ("2011", "31", 5)
+    packet = data_packet(reading, resolved(stations, {"ENVALERT_HJ212_PASSWORD": "7c1e0a"})[reading.station])
+    assert packet is not None and (packet.cn, packet.st, packet.flag, packet.pw) == (
+        "2011",
+        "31",
+        5,
+        "7c1e0a",
+    )
     assert packet.mn == stations[reading.station].hj212.mn  # type: ignore[union-attr]
     assert packet.factors == {"a21001": {"Rtd": repr(reading.values["nh3"]), "Flag": "N"}}
     air = next(r for r in load_scenario(SCENARIO).readings(stations) if r.kind is Kind.AIR)
@@ -45,8 +50,12 @@ def test_simulate_over_hj212_delivers_what_mqtt_would(services: Services, tmp_pa
         for m in map(message_of, readings)
         if chosen[m.topic.rsplit("/", 1)[1]].hj212
     )
-    with mqtt_messages(services) as received, gateway(services, catalogue, tmp_path / "gw") as gw:
-        env = {**os.environ, "ENVALERT_STACK_DIR": str(tmp_path / "no-stack")}
+    password = {"ENVALERT_HJ212_PASSWORD": "7c1e0a"}
+    with (
+        mqtt_messages(services) as received,
+        gateway(services, catalogue, tmp_path / "gw", **password) as gw,
+    ):
+        env = {**os.environ, "ENVALERT_STACK_DIR": str(tmp_path / "no-stack"), **password}
         done = envalert(
             "simulate", "--scenario", SCENARIO, "--stations", str(catalogue), "--speed", "0",
             "--hj212", f"127.0.0.1:{gw.port}", env=env, timeout=240,
