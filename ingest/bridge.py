@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ingest.contract import TOPIC_PREFIX
+from ingest.contract import TOPIC_PREFIX, Kind
 from ingest.kafka import (
     RECORD_REFUSED,
     REFUSED_BY_KAFKA,
@@ -37,6 +38,7 @@ from ingest.kafka import (
 )
 from ingest.mqtt import broker_address, make_client
 from ingest.settings import BridgeSettings
+from ingest.stations import load_stations
 from ingest.validation import Rejection, parse_reading
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,16 @@ class Delivery:
 
 class Bridge:
     def __init__(
-        self, settings: BridgeSettings, producer: AIOKafkaProducer, drain_seconds: float = 15.0
+        self,
+        settings: BridgeSettings,
+        producer: AIOKafkaProducer,
+        catalogue: Mapping[str, Kind],
+        drain_seconds: float = 15.0,
     ) -> None:
         self.settings = settings
+        #: Station id → kind: a station not in the catalogue, or publishing as another kind, is
+        #: refused, so an invented id never reaches InfluxDB or the board.
+        self._catalogue = catalogue
         self._drain_seconds = drain_seconds
         self.stats = BridgeStats()
         self._producer = producer
@@ -141,7 +150,11 @@ class Bridge:
         try:
             now = datetime.now(UTC)
             outcome = parse_reading(
-                delivery.topic, delivery.payload, now, timedelta(seconds=self.settings.max_future_seconds)
+                delivery.topic,
+                delivery.payload,
+                now,
+                timedelta(seconds=self.settings.max_future_seconds),
+                self._catalogue,
             )
             if isinstance(outcome, Rejection):
                 await self._reject(delivery, outcome.reason.value, outcome.detail, now)
@@ -223,10 +236,11 @@ class Bridge:
 
 
 async def serve(settings: BridgeSettings, stop: asyncio.Event) -> None:
+    catalogue = {station.id: station.kind for station in load_stations(settings.stations_file).values()}
     await ensure_topics(settings, [settings.readings_topic, settings.rejected_topic])
     producer = make_producer(settings)
     await producer.start()
     try:
-        await Bridge(settings, producer).run(stop)
+        await Bridge(settings, producer, catalogue).run(stop)
     finally:
         await producer.stop()

@@ -62,6 +62,8 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     #: At most Kafka's own limit (``message.timestamp.after.max.ms``, an hour): a record stamped
     #: further ahead is refused, and the bridge could never send the reading.
     max_future_seconds: float = Field(300, ge=0, le=3600, description="tolerated station clock lead")
+    #: The stations that may publish: any other station id is refused (``unknown_station``).
+    stations_file: Path = FLEET
 
 
 class GatewaySettings(MqttSettings):

@@ -7,6 +7,7 @@ bridge can never be crashed by a station.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -56,6 +57,8 @@ class RejectReason(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     IN_FUTURE = "in_future"
     TOO_OLD = "too_old"
+    UNKNOWN_STATION = "unknown_station"
+    KIND_MISMATCH = "kind_mismatch"
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,31 @@ def _judge_time(ts: datetime, now: datetime, max_future: timedelta) -> Rejection
     return None
 
 
-def parse_reading(topic: str, payload: bytes, now: datetime, max_future: timedelta) -> Reading | Rejection:
-    """Validate one message; ``now`` is the bridge's clock, used only for the future check."""
+def _check_station(station: str, kind: Kind, catalogue: Mapping[str, Kind]) -> Rejection | None:
+    listed = catalogue.get(station)
+    if listed is None:
+        return Rejection(
+            RejectReason.UNKNOWN_STATION,
+            f"topic: station {station[:64]!r} is not in the station catalogue; "
+            "fix: add it to the catalogue (ENVALERT_STATIONS_FILE) before it publishes",
+        )
+    if listed is not kind:
+        return Rejection(
+            RejectReason.KIND_MISMATCH,
+            f"topic: {station!r} is a {listed.value} station in the catalogue, not {kind.value}",
+        )
+    return None
+
+
+def parse_reading(
+    topic: str,
+    payload: bytes,
+    now: datetime,
+    max_future: timedelta,
+    catalogue: Mapping[str, Kind] | None = None,
+) -> Reading | Rejection:
+    """Validate one message; ``now`` is the bridge's clock, used only for the future check.
+    With a ``catalogue`` (station id → kind), only its stations are taken, each as its kind."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejection(
             RejectReason.TOO_LARGE,
@@ -192,6 +218,8 @@ def parse_reading(topic: str, payload: bytes, now: datetime, max_future: timedel
     if isinstance(place, Rejection):
         return place
     kind, topic_station = place
+    if catalogue is not None and (known := _check_station(topic_station, kind, catalogue)):
+        return known
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError as error:

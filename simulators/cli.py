@@ -48,7 +48,7 @@ SPEED = click.option(
     "--catalogue-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="write the fleet's catalogue here, for the worker and notifier (ENVALERT_STATIONS_FILE)",
+    help="write the fleet's catalogue here, for the bridge, worker and notifier (ENVALERT_STATIONS_FILE)",
 )
 @click.option("--duration", default="1h", show_default=True, help="baseline only: how long, e.g. 30m, 6h, 2d")
 @click.option(

@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka.errors import InvalidTimestampError
 
 from ingest.bridge import Bridge
-from ingest.contract import EXCERPT_BYTES, Reading, RejectedMessage, topic_for
+from ingest.contract import EXCERPT_BYTES, Kind, Reading, RejectedMessage, topic_for
 from ingest.kafka import REFUSED_BY_KAFKA
 from ingest.publisher import WindowedPublisher, publish_readings, station_payload
 from ingest.settings import BridgeSettings
@@ -47,16 +48,19 @@ def bad_messages(now: datetime) -> list[tuple[str, bytes, RejectReason]]:
         (air, b"PM2.5=75;PM10=120", RejectReason.NOT_JSON),
         (air, body(values={"pm25": "75"}), RejectReason.WRONG_TYPE),
         (air, body(ts="yesterday"), RejectReason.BAD_TIMESTAMP),
-        ("env/v1/air/T-001", body(), RejectReason.STATION_MISMATCH),
+        ("env/v1/air/T-005", body(), RejectReason.STATION_MISMATCH),
         (air, body(values={}), RejectReason.NO_VALUES),
         (air, body(values={"nh3": 2.0}), RejectReason.UNKNOWN_METRIC),
         (air, b'{"station": "T-000", "ts": 1795852740123, "values": {"pm25": NaN}}', RejectReason.NOT_FINITE),
         (air, body(values={"pm25": 99999.0}), RejectReason.OUT_OF_RANGE),
         (air, body(ts=(now + timedelta(hours=2)).isoformat()), RejectReason.IN_FUTURE),
         (air, body(ts=0), RejectReason.TOO_OLD),
+        ("env/v1/air/INVENTED-1", body(station="INVENTED-1"), RejectReason.UNKNOWN_STATION),
+        ("env/v1/noise/T-000", body(values={"laeq": 50.0}), RejectReason.KIND_MISMATCH),
     ]
 
 
+@pytest.mark.hostile
 def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_on(
     services: Services, pipeline_factory: Callable[..., Pipeline]
 ) -> None:
@@ -89,7 +93,7 @@ def test_a_malformed_burst_goes_to_the_dead_letter_topic_and_good_readings_flow_
     wait_until(lambda: len(services.points()) >= len(good), 60, "every good reading in InfluxDB")
     assert_all_stored(services, good, stations)
     wait_until(
-        lambda: "rejected=42" in pipeline.log("bridge").read_text(),
+        lambda: f"rejected={len(bad)}" in pipeline.log("bridge").read_text(),
         20,
         "the bridge's count of rejections in its log",
     )
@@ -168,6 +172,11 @@ def test_the_bridge_uses_tls_and_a_password_and_is_refused_a_wrong_one(
     assert_all_stored(services, sent, stations)
 
 
+def kinds(stations: dict[str, dict[str, Any]]) -> dict[str, Kind]:
+    """The bridge's catalogue of a test fleet: station id → kind."""
+    return {station: Kind(attrs["kind"]) for station, attrs in stations.items()}
+
+
 class HeldProducer:
     """Stands in for Kafka: records what it is given, and acknowledges only when let go."""
 
@@ -214,7 +223,7 @@ def test_in_flight_work_is_bounded_and_nothing_is_acked_before_kafka(
     async def scenario() -> list[bytes]:
         stop = asyncio.Event()
         held = HeldProducer(holding=True)
-        first = Bridge(settings, held, drain_seconds=0.1)  # type: ignore[arg-type]
+        first = Bridge(settings, held, kinds(stations), drain_seconds=0.1)  # type: ignore[arg-type]
         running = asyncio.create_task(first.run(stop))
         await wait_for(first.connected.is_set, 10, "the first bridge connecting")
         await asyncio.to_thread(publish_readings, services.mqtt_settings(), sent)
@@ -227,7 +236,7 @@ def test_in_flight_work_is_bounded_and_nothing_is_acked_before_kafka(
 
         stop = asyncio.Event()
         kafka = HeldProducer(holding=False)
-        second = Bridge(settings, kafka)  # type: ignore[arg-type]
+        second = Bridge(settings, kafka, kinds(stations))  # type: ignore[arg-type]
         running = asyncio.create_task(second.run(stop))
         await wait_for(lambda: len(set(kafka.acked)) >= len(sent), 20, "the broker redelivering all")
         stop.set()
@@ -300,12 +309,13 @@ def test_a_reading_kafka_refuses_for_good_is_dead_lettered_and_acked_or_else_kep
     services: Services, refused: str
 ) -> None:
     settings = BridgeSettings(mqtt_port=services.mqtt_port, mqtt_client_id=f"refused-{len(refused)}")
-    sent = readings(fleet(3), per_station=2)
+    stations = fleet(3)
+    sent = readings(stations, per_station=2)
 
     async def scenario() -> tuple[RefusingProducer, Bridge, list[int]]:
         stop = asyncio.Event()
         kafka = RefusingProducer(set(refused.split(" and ")))
-        bridge = Bridge(settings, kafka)  # type: ignore[arg-type]
+        bridge = Bridge(settings, kafka, kinds(stations))  # type: ignore[arg-type]
         acked: list[int] = []
         ack = bridge._client.ack
         bridge._client.ack = lambda mid, qos: acked.append(mid) or ack(mid, qos)  # type: ignore[method-assign]

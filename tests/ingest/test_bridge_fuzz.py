@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest.contract import Kind
 from ingest.publisher import WindowedPublisher
 from ingest.validation import Rejection, parse_reading
 from tests.conftest import Kept, Pipeline, Services, kafka_records, keeps, kept, wait_until
@@ -28,7 +29,7 @@ def test_a_hundred_thousand_bad_messages_reach_the_dead_letter_topic_with_their_
     messages = corpus(SEED_TIME, now, SIZE)
     expected = Counter[tuple[str, Kept, str]]()
     for topic, payload in messages:
-        rejection = parse_reading(topic, payload, now, MAX_FUTURE)
+        rejection = parse_reading(topic, payload, now, MAX_FUTURE, {STATION: Kind.AIR})
         assert isinstance(rejection, Rejection)
         expected[topic, keeps(payload), rejection.reason.value] += 1
     assert len(expected) == SIZE

@@ -26,8 +26,11 @@ VALID: dict[Kind, dict[str, Any]] = {
 
 
 def parse(topic: str, body: Any) -> Reading | Rejection:
+    """Parsed with a catalogue that has ZZ-1 and ZZ-2 as the topic's kind, and a noise station."""
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return parse_reading(topic, payload, NOW, MAX_FUTURE)
+    kind = next((kind for kind in Kind if f"/{kind.value}/" in topic), Kind.AIR)
+    catalogue = {"ZZ-1": kind, "ZZ-2": kind, "ZZ-NOISE": Kind.NOISE}
+    return parse_reading(topic, payload, NOW, MAX_FUTURE, catalogue)
 
 
 def message(**changes: Any) -> dict[str, Any]:
@@ -102,6 +105,8 @@ REJECTIONS: list[tuple[RejectReason, str, Any, str]] = [
     (RejectReason.OUT_OF_RANGE, "env/v1/noise/ZZ-1", message(values={"laeq": 190}), "values.laeq"),
     (RejectReason.IN_FUTURE, "env/v1/air/ZZ-1", message(ts="2026-11-28T08:06:00Z"), "360 s ahead"),
     (RejectReason.TOO_OLD, "env/v1/air/ZZ-1", message(ts=0), "clock is not set"),
+    (RejectReason.UNKNOWN_STATION, "env/v1/air/ZZ-9", message(station="ZZ-9"), "'ZZ-9' is not in the"),
+    (RejectReason.KIND_MISMATCH, "env/v1/air/ZZ-NOISE", message(station="ZZ-NOISE"), "a noise station"),
 ]
 
 
