@@ -1,9 +1,10 @@
 """The local stack's broker accounts, made once and kept in the stack's folder (mode 600).
 
-``envalert stack up`` gives mosquitto a password file and an ACL from the station catalogue
-(ingest/access.py): the bridge reads, the gateway account (simulators, replays, the demo)
-publishes for any station, and each station only on its own topic. The demo and ``envalert
-run`` use these accounts; ``envalert stack accounts`` prints them for other commands.
+``envalert stack up`` gives mosquitto the accounts of the station catalogue (ingest/access.py):
+the bridge reads under its own client id, the gateway account (simulators, replays, the demo)
+publishes for any station, and each station only on its own topic, under its own id as client
+id. The demo and ``envalert run`` use these accounts; ``envalert stack accounts`` prints them
+for other commands.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from ingest.access import Account, BrokerAccess, broker_access, station_password
 from ingest.stations import Station
 
 FILE = "mqtt-accounts.json"
+
+
+def bridge_account(username: str, password: str) -> Account:
+    """The bridge connects only under its account's name: no other client can take its session."""
+    return Account(username, password, client_id=username)
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,10 @@ class LocalAccounts:
 
 
 def env_for(account: Account) -> dict[str, str]:
-    return {"ENVALERT_MQTT_USERNAME": account.username, "ENVALERT_MQTT_PASSWORD": account.password}
+    env = {"ENVALERT_MQTT_USERNAME": account.username, "ENVALERT_MQTT_PASSWORD": account.password}
+    if account.client_id:
+        env["ENVALERT_MQTT_CLIENT_ID"] = account.client_id
+    return env
 
 
 #: The variable the shipped catalogue's HJ 212 passwords name.
@@ -51,12 +60,12 @@ def local_accounts(folder: Path, *, create: bool = True) -> LocalAccounts | None
     path = folder / FILE
     if path.exists():
         saved = json.loads(path.read_text())
-        return LocalAccounts(saved["secret"], Account(**saved["bridge"]), Account(**saved["gateway"]))
+        return LocalAccounts(saved["secret"], bridge_account(**saved["bridge"]), Account(**saved["gateway"]))
     if not create:
         return None
     made = LocalAccounts(
         secrets.token_hex(16),
-        Account("envalert-bridge", secrets.token_hex(12)),
+        bridge_account("envalert-bridge", secrets.token_hex(12)),
         Account("envalert-gateway", secrets.token_hex(12)),
     )
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,19 +8,30 @@ ports, so it never touches a system-wide instance. The same code starts the stac
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ingest.access import BrokerAccess
-from streams.host import StackError, apt_install, find_program, port_open
+from ingest.access import BrokerAccess, dynamic_security
+from streams.host import StackError, apt_install, port_open
 from streams.kafka_local import Kafka
+
+
+def dynamic_security_plugin() -> Path:
+    """mosquitto's plugin that binds client ids to accounts; Debian's mosquitto package ships it
+    in the architecture's library folder."""
+    found = sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
+    found += sorted(Path("/usr/lib").glob("mosquitto_dynamic_security.so"))
+    if not found:
+        raise StackError("mosquitto's dynamic-security plugin is missing; fix: apt-get install mosquitto")
+    return found[0]
 
 
 class ServiceSpec(Protocol):
@@ -39,10 +50,8 @@ class ServiceSpec(Protocol):
 class Mosquitto:
     port: int
     name: str = "mosquitto"
-    #: user → password; empty means anonymous access (the local default).
-    passwords: dict[str, str] = field(default_factory=dict)
-    #: mosquitto ACL lines (ingest/access.py makes them from the station catalogue).
-    acl: list[str] = field(default_factory=list)
+    #: The accounts and what each may do; None means anonymous access (tests' brokers).
+    access: BrokerAccess | None = None
     tls_port: int | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -62,19 +71,15 @@ class Mosquitto:
                 f"listener {self.tls_port} 127.0.0.1",
                 f"certfile {self.tls_cert}\nkeyfile {self.tls_key}",
             ]
-        if self.passwords:
-            password_file = folder / "passwords"
-            password_file.write_text(
-                "".join(f"{user}:{password}\n" for user, password in self.passwords.items())
-            )
-            password_file.chmod(0o600)
-            tool = find_program("mosquitto_passwd") or "mosquitto_passwd"
-            subprocess.run([tool, "-U", str(password_file)], check=True)  # hashes every line in place
-            lines += ["allow_anonymous false", f"password_file {password_file}"]
-            if self.acl:
-                acl_file = folder / "acl"
-                acl_file.write_text("\n".join(self.acl) + "\n")
-                lines.append(f"acl_file {acl_file}")
+        if self.access:
+            config = folder / "dynamic-security.json"
+            config.touch(mode=0o600)
+            config.write_text(json.dumps(dynamic_security(self.access), indent=1))
+            lines += [
+                "allow_anonymous false",
+                f"plugin {dynamic_security_plugin()}",
+                f"plugin_opt_config_file {config}",
+            ]
         else:
             lines.append("allow_anonymous true")
         config = folder / "mosquitto.conf"
@@ -209,7 +214,7 @@ def local_stack(
     RPC on its HTTP port + 2, as 9092/9093 and 8086/8088. With ``access``, mosquitto takes only
     those accounts, each within its ACL; ``kafka_overrides`` replace broker settings."""
     specs: list[ServiceSpec] = [
-        Mosquitto(mqtt_port, passwords=access.passwords, acl=access.acl) if access else Mosquitto(mqtt_port),
+        Mosquitto(mqtt_port, access=access),
         Kafka(kafka_port, kafka_port + 1, overrides=kafka_overrides or {}),
         Influxd(influx_port, influx_port + 2),
     ]

@@ -24,6 +24,7 @@ import pytest
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ingest.access import BrokerAccess, Grant
 from ingest.contract import EXCERPT_BYTES, Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
@@ -77,9 +78,10 @@ def keeps(payload: bytes) -> Kept:
 
 
 @contextmanager
-def guarded_mosquitto(folder: Path, passwords: dict[str, str], acl: list[str]) -> Iterator[ManagedService]:
-    """A mosquitto of its own that wants these accounts and enforces this ACL."""
-    broker = ManagedService(Mosquitto(free_port(), passwords=passwords, acl=acl), folder)
+def guarded_mosquitto(folder: Path, *grants: Grant) -> Iterator[ManagedService]:
+    """A mosquitto of its own that takes only these accounts, each within its grant."""
+    access = BrokerAccess({grant.account.username: grant for grant in grants})
+    broker = ManagedService(Mosquitto(free_port(), access=access), folder)
     broker.start()
     try:
         yield broker

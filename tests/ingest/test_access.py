@@ -21,7 +21,8 @@ from tests.conftest import wait_until
 
 STATIONS = load_stations(DEFAULT_STATIONS)
 SECRET = "fleet-secret-for-tests"
-BRIDGE, GATEWAY = Account("envalert-bridge", "bridge-pw"), Account("envalert-gateway", "gateway-pw")
+BRIDGE = Account("envalert-bridge", "bridge-pw", client_id="envalert-bridge")
+GATEWAY = Account("envalert-gateway", "gateway-pw")
 
 
 def test_each_station_gets_its_own_password_and_topic() -> None:
@@ -33,16 +34,17 @@ def test_each_station_gets_its_own_password_and_topic() -> None:
         != station_password(SECRET, "ZZ-AIR-ZY01")
     )
     assert station_password("another secret", "ZZ-AIR-JS01") != access.passwords["ZZ-AIR-JS01"]
-    acl = "\n".join(access.acl)
-    assert "user envalert-bridge\ntopic read env/v1/#" in acl
-    assert "user envalert-gateway\ntopic write env/v1/#" in acl
-    assert "user ZZ-NH3-XY01\ntopic write env/v1/ammonia/ZZ-NH3-XY01" in acl
+    grants = access.grants
+    assert (grants["envalert-bridge"].read, grants["envalert-bridge"].write) == (("env/v1/#",), ())
+    assert (grants["envalert-gateway"].read, grants["envalert-gateway"].write) == ((), ("env/v1/#",))
+    assert grants["ZZ-NH3-XY01"].write == ("env/v1/ammonia/ZZ-NH3-XY01",)
+    assert grants["ZZ-NH3-XY01"].account.client_id == "ZZ-NH3-XY01"
 
 
 @pytest.fixture
 def secured_broker(tmp_path: Path) -> Iterator[int]:
     access = broker_access(STATIONS.values(), SECRET, BRIDGE)
-    broker = ManagedService(Mosquitto(free_port(), passwords=access.passwords, acl=access.acl), tmp_path)
+    broker = ManagedService(Mosquitto(free_port(), access=access), tmp_path)
     broker.start()
     yield broker.spec.port
     broker.stop()
@@ -51,14 +53,18 @@ def secured_broker(tmp_path: Path) -> Iterator[int]:
 class Client:
     """A connected MQTT 5 client that remembers its PUBACK reason codes and what it received."""
 
-    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+    def __init__(
+        self, port: int, username: str | None, password: str | None, client_id: str | None = None
+    ) -> None:
         self.connected: list[str] = []
+        self.disconnected: list[str] = []
         self.acks: dict[int, str] = {}
         self.received: list[str] = []
         self.subscribed = threading.Event()
         settings = MqttSettings(mqtt_port=port, mqtt_username=username, mqtt_password=password)
-        self.client = make_client(settings, f"test-{username}")
+        self.client = make_client(settings, client_id or f"test-{username}")
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.append(str(rc))
+        self.client.on_disconnect = lambda c, u, f, rc, p: self.disconnected.append(str(rc))
         self.client.on_publish = lambda c, u, mid, rc, p: self.acks.__setitem__(mid, str(rc))
         self.client.on_message = lambda c, u, m: self.received.append(m.topic)
         self.client.on_subscribe = lambda *_: self.subscribed.set()
@@ -76,10 +82,10 @@ class Client:
 
 @pytest.mark.integration
 def test_a_station_publishing_on_another_stations_topic_is_refused(secured_broker: int) -> None:
-    bridge = Client(secured_broker, BRIDGE.username, BRIDGE.password)
+    bridge = Client(secured_broker, BRIDGE.username, BRIDGE.password, client_id=BRIDGE.username)
     bridge.client.subscribe("$share/envalert/env/v1/+/+", qos=1)
     assert bridge.subscribed.wait(10)
-    station = Client(secured_broker, "ZZ-AIR-JS01", station_password(SECRET, "ZZ-AIR-JS01"))
+    station = Client(secured_broker, "ZZ-AIR-JS01", station_password(SECRET, "ZZ-AIR-JS01"), "ZZ-AIR-JS01")
     own, other = station.publish("env/v1/air/ZZ-AIR-JS01"), station.publish("env/v1/air/ZZ-AIR-ZY01")
     wait_until(lambda: len(station.acks) == 2, 10, "both PUBACKs")
     assert (station.acks[own], station.acks[other]) == ("Success", "Not authorized")
@@ -100,3 +106,22 @@ def test_a_publisher_without_an_account_is_told_what_to_do(secured_broker: int) 
         f"mqtt://localhost:{secured_broker} refused the connection: Not authorized (user anonymous); "
         "with the local stack, `envalert stack accounts` prints the settings to use"
     )
+
+
+@pytest.mark.integration
+@pytest.mark.hostile
+def test_a_station_cannot_take_the_bridge_s_client_id_and_its_session(secured_broker: int) -> None:
+    """Any station account once connected as the bridge's client id and kicked the bridge off,
+    discarding its queued session."""
+    bridge = Client(secured_broker, BRIDGE.username, BRIDGE.password, client_id=BRIDGE.username)
+    assert bridge.connected == ["Success"]
+    password = station_password(SECRET, "ZZ-AIR-JS01")
+    impostor = Client(secured_broker, "ZZ-AIR-JS01", password, client_id=BRIDGE.username)
+    assert impostor.connected != ["Success"], "a station may not connect as the bridge"
+    itself = Client(secured_broker, "ZZ-AIR-JS01", password, client_id="ZZ-AIR-JS01")
+    assert itself.connected == ["Success"], "a station connects with its own id"
+    elsewhere = Client(secured_broker, "ZZ-AIR-JS01", password, client_id="ZZ-AIR-JS01-b")
+    assert elsewhere.connected != ["Success"], "and only with it"
+    assert bridge.disconnected == [], "the bridge was never kicked off"
+    for client in (bridge, impostor, itself, elsewhere):
+        client.close()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import InvalidTimestampError
 
+from ingest.access import Account, BrokerAccess, Grant
 from ingest.bridge import Bridge
 from ingest.contract import EXCERPT_BYTES, Kind, Reading, RejectedMessage, topic_for
 from ingest.kafka import REFUSED_BY_KAFKA
@@ -127,7 +128,12 @@ def secured_broker(tmp_path: Path) -> Iterator[tuple[ManagedService, Path]]:
     )
     spec = Mosquitto(
         free_port(),
-        passwords={"bridge": "b-secret", "T-000": "s-secret"},
+        access=BrokerAccess(
+            {
+                "bridge": Grant(Account("bridge", "b-secret"), read=("env/v1/#",)),
+                "T-000": Grant(Account("T-000", "s-secret", client_id="T-000"), write=("env/v1/air/T-000",)),
+            }
+        ),
         tls_port=free_port(),
         tls_cert=cert,
         tls_key=key,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.access import Account, Grant
 from ingest.publisher import Message, PublishRefusedError, WindowedPublisher, publish_messages
 from ingest.settings import MqttSettings
 from streams.host import free_port
@@ -43,23 +44,26 @@ def test_a_publisher_reconnects_after_a_broker_restart_and_gets_every_ack(tmp_pa
 
 
 #: A reader that may not publish, and a station that may publish on its own topic only.
-ACCOUNTS = {"reader": "r-secret", "AIR-1": "a-secret"}
-ACL = ["user reader", "topic read env/v1/#", "user AIR-1", "topic write env/v1/air/AIR-1"]
+READER = Grant(Account("reader", "r-secret"), read=("env/v1/#",))
+STATION = Grant(Account("AIR-1", "a-secret"), write=("env/v1/air/AIR-1",))
 
 
-def as_user(broker: ManagedService, user: str) -> MqttSettings:
-    return MqttSettings(mqtt_port=broker.spec.port, mqtt_username=user, mqtt_password=ACCOUNTS[user])
+def as_user(broker: ManagedService, grant: Grant) -> MqttSettings:
+    account = grant.account
+    return MqttSettings(
+        mqtt_port=broker.spec.port, mqtt_username=account.username, mqtt_password=account.password
+    )
 
 
 @pytest.mark.hostile
 def test_a_publish_the_broker_refuses_is_an_error_and_not_counted_as_acked(tmp_path: Path) -> None:
     own, other = Message("env/v1/air/AIR-1", b"1"), Message("env/v1/air/AIR-2", b"2")
-    with guarded_mosquitto(tmp_path, ACCOUNTS, ACL) as broker:
+    with guarded_mosquitto(tmp_path, READER, STATION) as broker:
         with pytest.raises(PublishRefusedError, match=r"env/v1/air/AIR-2: Not authorized") as refused:
-            publish_messages(as_user(broker, "AIR-1"), [own, own, other, own], client_id="AIR-1")
+            publish_messages(as_user(broker, STATION), [own, own, other, own], client_id="AIR-1")
         assert refused.value.number == 3
 
-        publisher = WindowedPublisher(as_user(broker, "reader"), "reader")
+        publisher = WindowedPublisher(as_user(broker, READER), "reader")
         with pytest.raises(PublishRefusedError, match="Not authorized"):
             try:
                 for _ in range(50):
@@ -72,7 +76,7 @@ def test_a_publish_the_broker_refuses_is_an_error_and_not_counted_as_acked(tmp_p
             **os.environ,
             "ENVALERT_MQTT_PORT": str(broker.spec.port),
             "ENVALERT_MQTT_USERNAME": "reader",
-            "ENVALERT_MQTT_PASSWORD": ACCOUNTS["reader"],
+            "ENVALERT_MQTT_PASSWORD": READER.account.password,
         }
         simulated = envalert("simulate", "--size", "3", "--duration", "10m", "--speed", "0", env=env)
         assert simulated.returncode == 1

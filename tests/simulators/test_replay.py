@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.access import Account, Grant
 from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
 from ingest.publisher import Message, WindowedPublisher, message_of
 from ingest.stations import load_stations
@@ -159,8 +160,8 @@ def test_a_replay_stops_at_a_refused_message_and_resumes_from_it(tmp_path: Path)
         "".join(recorded_line(Message(topic, b"%d" % n), T0) + "\n" for n, topic in enumerate(topics)),
         encoding="utf-8",
     )
-    acl = ["user AIR-1", "topic write env/v1/air/AIR-1"]
-    with guarded_mosquitto(tmp_path / "broker", {"AIR-1": "a-secret"}, acl) as broker:
+    station = Grant(Account("AIR-1", "a-secret"), write=("env/v1/air/AIR-1",))
+    with guarded_mosquitto(tmp_path / "broker", station) as broker:
         env = {
             **os.environ,
             "ENVALERT_MQTT_PORT": str(broker.spec.port),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.access import Account, Grant
 from ingest.hj212.frame import FrameReader, build_frame
 from ingest.hj212.gateway import GatewayConfigError, loggers
 from ingest.hj212.packet import parse_segment
@@ -42,8 +43,8 @@ def test_a_reading_the_broker_refuses_is_not_answered_and_daily_data_is_counted(
         f"QN=20261127080100000;ST=31;CN=2031;PW={PASSWORD};MN={MN};Flag=5;"
         "CP=&&DataTime=20261126000000;a21001-Avg=2.1,a21001-Flag=N&&"
     )
-    read_only = {"reader": "r-secret"}
-    with guarded_mosquitto(tmp_path / "broker", read_only, ["user reader", "topic read env/v1/#"]) as broker:
+    read_only = Grant(Account("reader", "r-secret"), read=("env/v1/#",))
+    with guarded_mosquitto(tmp_path / "broker", read_only) as broker:
         account = {
             "ENVALERT_MQTT_PORT": str(broker.spec.port),
             "ENVALERT_MQTT_USERNAME": "reader",
