@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ingest.stations import Station
+from notifiers.breaker import Breaker
 from notifiers.delivery import Outcome, backoff, masked, send
 from notifiers.directory import Contact, Directory, Unit
-from notifiers.lifecycle import Lifecycle, Notice
+from notifiers.lifecycle import Lifecycle, Notice, NotifierState
 from notifiers.messages import render
 from notifiers.routing import Routing
 from notifiers.silences import labels
@@ -24,6 +27,8 @@ from notifiers.store import Attempt, Message, Store
 from rules.events import CITY_BUREAU, AlertEvent
 
 log = logging.getLogger(__name__)
+#: SQLite's words for a file it cannot read as a database any more.
+CORRUPTION = re.compile(r"malformed|not a database|corrupt", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ class Notifier:
         self.clock, self.board_url, self.retry = clock, board_url, retry
         self.sending_at_once = sending_at_once
         self._sending: dict[tuple[str, str], asyncio.Task[bool]] = {}
+        #: Nothing is sent while the store cannot record it (see notifiers/breaker.py).
+        self.store_breaker = Breaker("the notifier's store")
+        #: Attempts made but not yet recorded (the store failed): recorded before anything else
+        #: is sent, and their messages never sent again meanwhile.
+        self._unrecorded: dict[int, tuple[Attempt, datetime | None]] = {}
         self.lifecycle = Lifecycle(routing, self._parent)
         self.state = store.state()
         self._saved = self.state.model_dump_json()
@@ -78,12 +88,21 @@ class Notifier:
         self._step(self.clock(), [])
 
     def _step(self, now: datetime, keys: list[str]) -> None:
-        notices = self.lifecycle.due(self.state, now, self.store.silences(now), self.store.acks())
-        messages = [message for notice in notices for message in self._messages(notice)]
-        saved = self.state.model_dump_json()
-        if keys or messages or saved != self._saved:
-            self.store.commit_step(self.state, keys, messages, now)
-            self._saved = saved
+        """Queue what is due and commit it with the new state; on a store error the state in
+        memory goes back to the last one committed, and the error is raised for the caller
+        (the events are taken again, the tick comes again)."""
+        try:
+            notices = self.lifecycle.due(self.state, now, self.store.silences(now), self.store.acks())
+            messages = [message for notice in notices for message in self._messages(notice)]
+            saved = self.state.model_dump_json()
+            if keys or messages or saved != self._saved:
+                self.store.commit_step(self.state, keys, messages, now)
+                self._saved = saved
+        except sqlite3.Error as error:
+            self.state = NotifierState.model_validate_json(self._saved)
+            self._store_failed(error)
+            raise
+        self.store_breaker.succeeded()
         for notice in notices:
             log.info(
                 "notice %s to %s (%s): %d firing, %d resolved, %d message(s) queued",
@@ -138,8 +157,16 @@ class Notifier:
         messages, and a burst of notices is not sent one by one (that put a second of delay on
         alerts queued behind a minute's burst). A target's next message waits until its last
         send is recorded, so each target still gets its messages in order."""
+        if not self.store_breaker.allows():
+            return []
+        try:
+            self._record_unrecorded()
+            due = self.store.due(self.clock())
+        except sqlite3.Error as error:
+            self._store_failed(error)
+            return []
         started = []
-        for message in self.store.due(self.clock()):
+        for message in due:
             target = (message.unit, message.contact)
             if len(self._sending) >= self.sending_at_once:
                 break
@@ -173,24 +200,49 @@ class Notifier:
                 "stopped %d send(s) on their way: they are sent again at the next start", len(unfinished)
             )
 
+    def _record_unrecorded(self) -> None:
+        for key, (attempt, retry_at) in list(self._unrecorded.items()):
+            self.store.record(attempt, retry_at)
+            del self._unrecorded[key]
+
+    def _store_failed(self, error: sqlite3.Error) -> None:
+        self.store_breaker.failed(error)
+        if isinstance(error, sqlite3.DatabaseError) and CORRUPTION.search(str(error)):
+            self.store.recover(str(error))
+            self._saved = ""  # the new file may lack the state: commit it at the next step
+
     async def _deliver(self, message: Message) -> bool:
         """Try ``message`` once and record the attempt; True if it was delivered."""
         contact = self._contact(message)
         if contact is None:
             outcome = Outcome(False, 0.0, f"contact {message.contact!r} is no longer in the directory")
         else:
-            outcome = await send(
-                contact.url, message.title, message.body, notice=message.notice, timeout=self.retry.timeout
-            )
+            outcome = await self._send(contact, message)
         now = self.clock()
         expired = contact is None or now - (message.created_at or now) >= self.retry.give_up_after
         verdict = "delivered" if outcome.delivered else "gave_up" if expired else "retrying"
         retry_at = None
         if verdict == "retrying":
             retry_at = now + backoff(message.attempts + 1, self.retry.first, self.retry.most)
-        self.store.record(Attempt(message, now, verdict, outcome.seconds, outcome.error), retry_at)
+        attempt = Attempt(message, now, verdict, outcome.seconds, outcome.error)
         self._log(message, verdict, outcome.error, retry_at)
+        try:
+            self.store.record(attempt, retry_at)
+        except sqlite3.Error as error:
+            self._unrecorded[message.id] = (attempt, retry_at)
+            self._store_failed(error)
         return outcome.delivered
+
+    async def _send(self, contact: Contact, message: Message) -> Outcome:
+        """One send; a sender that raises (an apprise plugin's bug) is a failed attempt like
+        any other, retried after its backoff."""
+        try:
+            return await send(
+                contact.url, message.title, message.body, notice=message.notice, timeout=self.retry.timeout
+            )
+        except Exception as error:  # whatever a plugin raises
+            said = str(error).replace(contact.url, message.target)
+            return Outcome(False, 0.0, f"the sender failed: {type(error).__name__}: {said}"[:300])
 
     def _contact(self, message: Message) -> Contact | None:
         unit = self.directory.find(message.unit)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer
@@ -42,6 +44,15 @@ READY = "notifier ready"
 SEEN_FOR = timedelta(days=30)
 #: How long a stop waits for the sends on their way.
 STOP_SENDING_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the store keeps what is done: delivered messages and ended silences, and the
+    audit log of who acknowledged and silenced what."""
+
+    outbox: timedelta = timedelta(days=30)
+    audit: timedelta = timedelta(days=365)
 
 
 def load_config(settings: NotifierSettings) -> tuple[Directory, Routing, dict[str, Station]]:
@@ -88,7 +99,9 @@ async def take_events(
                 except ValidationError as error:
                     log.error("skipped a record of %s at offset %d: %s", record.topic, record.offset, error)
         if batches:
-            taken = notifier.take(events)
+            taken = await take_when_stored(notifier, events, stop)
+            if taken is None:
+                return  # stopping before the store took them: their offsets stay uncommitted
             live.saw_transitions(taken)
             if taken:
                 wake.set()
@@ -99,22 +112,55 @@ async def take_events(
             log.debug("took %d new of %d alert events", len(taken), len(events))
 
 
-async def deliver(notifier: Notifier, every: float, wake: asyncio.Event, stop: asyncio.Event) -> None:
+async def take_when_stored(
+    notifier: Notifier, events: list[AlertEvent], stop: asyncio.Event
+) -> list[AlertEvent] | None:
+    """Take ``events`` once the store can record them: while it fails (the breaker says how
+    long to wait), they are held, and Kafka's offset does not move."""
+    while not stop.is_set():
+        if notifier.store_breaker.allows():
+            try:
+                return notifier.take(events)
+            except sqlite3.Error:
+                pass  # the breaker has it, and has logged it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    return None
+
+
+async def deliver(
+    notifier: Notifier,
+    every: float,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    retention: Retention = Retention(),
+) -> None:
     """Each tick, and at once when new alerts were taken or a send finished (an alert need not
-    wait for the tick, nor a target's next message)."""
+    wait for the tick, nor a target's next message). Hourly, what is old is pruned."""
     pruned = 0.0
     while not stop.is_set():
         wake.clear()
-        if time.monotonic() - pruned > 3600:
-            episodes = [(t.event.fingerprint, t.event.started_at) for t in notifier.state.alerts.values()]
-            notifier.store.forget(wall_clock() - SEEN_FOR, episodes)
-            pruned = time.monotonic()
-        notifier.tick()
+        if notifier.store_breaker.allows():
+            try:
+                if time.monotonic() - pruned > 3600:
+                    prune(notifier, retention)
+                    pruned = time.monotonic()
+                notifier.tick()
+            except sqlite3.Error as error:
+                if notifier.store_breaker.allows():  # not yet counted: the error was the prune's
+                    notifier.store_breaker.failed(error)
         for sending in notifier.start_due():
             sending.add_done_callback(lambda _: wake.set())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(first_of(stop, wake), every)
     await notifier.finish_sending(STOP_SENDING_SECONDS)
+
+
+def prune(notifier: Notifier, retention: Retention) -> None:
+    now = wall_clock()
+    episodes = [(t.event.fingerprint, t.event.started_at) for t in notifier.state.alerts.values()]
+    notifier.store.forget(now - SEEN_FOR, episodes)
+    notifier.store.prune(now, keep=retention.outbox, keep_audit=retention.audit)
 
 
 async def first_of(*events: asyncio.Event) -> None:
@@ -197,7 +243,16 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     try:
         await asyncio.gather(
             take_events(notifier, consumer, board.live, wake, stop),
-            deliver(notifier, settings.notifier_tick_seconds, wake, stop),
+            deliver(
+                notifier,
+                settings.notifier_tick_seconds,
+                wake,
+                stop,
+                Retention(
+                    outbox=timedelta(days=settings.notifier_retention_days),
+                    audit=timedelta(days=settings.notifier_audit_days),
+                ),
+            ),
             record_attempts(notifier, settings, stop),
             follow(settings, board.live, stop),
             measure_lag(settings, board.lag, stop),

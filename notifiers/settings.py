@@ -37,3 +37,7 @@ class NotifierSettings(WorkerSettings):
     #: A message still undelivered this long after it was queued is given up (and logged).
     notify_give_up_hours: float = Field(24.0, gt=0)
     notifier_tick_seconds: float = Field(1.0, gt=0)
+    #: Delivered and given-up messages, their attempts and ended silences are kept this long.
+    notifier_retention_days: float = Field(30, gt=0)
+    #: Who acknowledged and silenced what is kept this long.
+    notifier_audit_days: float = Field(365, gt=0)

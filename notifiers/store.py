@@ -9,11 +9,13 @@ and silences in local files for the same reason.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +23,8 @@ from pydantic import BaseModel
 
 from notifiers.lifecycle import NotifierState
 from notifiers.silences import Acknowledgement, Silence
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
@@ -105,18 +109,60 @@ class Attempt:
     id: int = 0
 
 
+#: The tables a corrupt store's readable rows are copied from, in an order that keeps references.
+TABLES = ("state", "seen", "outbox", "attempts", "silences", "acks", "audit")
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = _open(path)
+            problem = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            problem = str(error)
+        if problem != "ok":
+            self.recover(problem)
 
     def close(self) -> None:
         self._db.close()
+
+    def recover(self, problem: str) -> None:
+        """Set a corrupt file aside and start a new one with every row that can still be read:
+        the notifier goes on (with what it lost reported) instead of failing at every step."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self._db.close()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        self._db = _open(self.path)
+        kept = self._copy_readable(aside)
+        log.error(
+            "the notifier's store %s is corrupt (%s); set aside as %s; kept the readable rows in a new "
+            "one (%s): check what the set-aside file lost, and the disk",
+            self.path, problem[:200], aside, ", ".join(f"{table} {n}" for table, n in kept.items()),
+        )  # fmt: skip
+
+    def _copy_readable(self, corrupt: Path) -> dict[str, int]:
+        kept = dict.fromkeys(TABLES, 0)
+        try:
+            old = sqlite3.connect(f"file:{corrupt}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return kept
+        try:
+            for table in TABLES:
+                with contextlib.suppress(sqlite3.Error):  # a broken page ends this table's rows
+                    rows = old.execute(f"SELECT * FROM {table}")
+                    for row in rows:
+                        marks = ", ".join("?" * len(row))
+                        self._db.execute(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", row)
+                        kept[table] += 1
+        finally:
+            old.close()
+        return kept
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -124,7 +170,11 @@ class Store:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): a second rollback would
+            # raise "no transaction is active" and hide the error that matters.
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
@@ -173,6 +223,22 @@ class Store:
                 "DELETE FROM acks WHERE (fingerprint, started_at)"
                 " NOT IN (SELECT fingerprint, started_at FROM keep)"
             )
+
+    def prune(self, now: datetime, *, keep: timedelta, keep_audit: timedelta) -> None:
+        """Delivered and given-up messages (with their attempts, once written to InfluxDB) and
+        ended silences older than ``keep``, audit entries older than ``keep_audit``. Nothing
+        still to be sent, and no attempt not yet written, is ever pruned."""
+        before, audit_before = (now - keep).isoformat(), (now - keep_audit).isoformat()
+        done = (
+            "SELECT id FROM outbox WHERE coalesce(delivered_at, gave_up_at) < ?"
+            " AND id NOT IN (SELECT outbox FROM attempts WHERE written = 0)"
+        )
+        with self.transaction():
+            self._db.execute(f"DELETE FROM attempts WHERE outbox IN ({done})", (before,))
+            self._db.execute(f"DELETE FROM outbox WHERE id IN ({done})", (before,))
+            ended = [silence.id for silence in self.silences() if silence.ends_at < now - keep]
+            self._db.executemany("DELETE FROM silences WHERE id = ?", [(sid,) for sid in ended])
+            self._db.execute("DELETE FROM audit WHERE at < ?", (audit_before,))
 
     # --- the outbox --------------------------------------------------------------------------
 
@@ -301,6 +367,15 @@ class Store:
         """Delivery attempts so far by outcome (delivered, retrying, gave_up)."""
         rows = self._db.execute("SELECT outcome, count(*) AS n FROM attempts GROUP BY outcome").fetchall()
         return {row["outcome"]: row["n"] for row in rows}
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, timeout=10)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(SCHEMA)
+    return db
 
 
 def _message(row: sqlite3.Row) -> Message:

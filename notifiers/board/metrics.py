@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -52,6 +53,29 @@ class BoardCollector(Collector):
         for reason, count in sorted(live.rejected.items()):
             rejected.add_metric([reason], count)
         yield rejected
+        breaker = self.notifier.store_breaker
+        yield CounterMetricFamily(
+            "envalert_notifier_store_failures",
+            "Times the notifier's store failed (a full disk, a lock, a corrupt file: see its log)",
+            value=breaker.failures,
+        )
+        yield GaugeMetricFamily(
+            "envalert_notifier_store_failing",
+            "1 while the notifier's store fails and sending is paused",
+            value=int(breaker.last_error is not None),
+        )
+        with contextlib.suppress(sqlite3.Error):  # counted above; the Kafka figures below still help
+            yield from self._from_store()
+        lag = GaugeMetricFamily(
+            "envalert_consumer_lag",
+            "Records on a topic partition that a consumer group has not yet committed",
+            labels=["group", "topic", "partition"],
+        )
+        for (group, topic, partition), behind in sorted(self.lag.items()):
+            lag.add_metric([group, topic, str(partition)], behind)
+        yield lag
+
+    def _from_store(self) -> Iterator[Metric]:
         yield self._alerts()
         attempts = self.notifier.store.attempt_counts()
         by_outcome = CounterMetricFamily(
@@ -70,14 +94,6 @@ class BoardCollector(Collector):
             "Messages queued and not yet delivered",
             value=self.notifier.store.counts()["waiting"],
         )
-        lag = GaugeMetricFamily(
-            "envalert_consumer_lag",
-            "Records on a topic partition that a consumer group has not yet committed",
-            labels=["group", "topic", "partition"],
-        )
-        for (group, topic, partition), behind in sorted(self.lag.items()):
-            lag.add_metric([group, topic, str(partition)], behind)
-        yield lag
 
     def _alerts(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
