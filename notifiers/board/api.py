@@ -314,8 +314,26 @@ ROUTES = [
 BOARD = web.AppKey("board", Board)
 
 
+#: Sent with every answer: the page runs only its own script, may not be framed (a framed page
+#: could make a signed-in user click), and no browser guesses a type or leaks a URL.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def add_security_headers(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+
+
 def make_app(board: Board) -> web.Application:
     app = web.Application(middlewares=[reads_need_a_token])
+    app.on_response_prepare.append(add_security_headers)
     app[BOARD] = board
     handlers = Handlers(board)
     for method, path, name in ROUTES:

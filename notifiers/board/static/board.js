@@ -9,7 +9,7 @@ const TEXT = {
     warning: "预警", active: "活动告警", what: "告警", where: "站点 / 区域", value: "数值 / 阈值",
     since: "开始时间", units: "责任单位", handling: "处置", none: "暂无告警", feed: "实时动态",
     stations: "站点状态", station: "站点", state: "状态", seen: "最近数据", silences: "静默规则",
-    token: "令牌", cancel: "取消", ok: "确定", silence: "静默", for: "时长", why: "原因",
+    token: "令牌", cancel: "取消", ok: "确定", silence: "静默", for: "时长", why: "原因", note: "备注",
     ack: "确认", acked_by: "已确认：", silenced: "已静默", expire: "解除", no_silences: "无生效的静默",
     ok_state: "正常", silent: "离线", flagged: "数据异常", unseen: "未见数据",
     air: "空气", noise: "噪声", groundwater: "地下水", vocs: "VOCs", ammonia: "氨逃逸",
@@ -29,7 +29,7 @@ const TEXT = {
     active: "Active alerts", what: "Alert", where: "Station / area", value: "Value / threshold",
     since: "Since", units: "Responsible units", handling: "Handling", none: "No alerts", feed: "Live feed",
     stations: "Station health", station: "Station", state: "State", seen: "Last data", silences: "Silences",
-    token: "Token", cancel: "Cancel", ok: "OK", silence: "Silence", for: "For", why: "Reason",
+    token: "Token", cancel: "Cancel", ok: "OK", silence: "Silence", for: "For", why: "Reason", note: "Note",
     ack: "Acknowledge", acked_by: "Acknowledged by ", silenced: "silenced", expire: "End",
     no_silences: "No silence in force", ok_state: "ok", silent: "silent", flagged: "flagged",
     unseen: "not seen", air: "air", noise: "noise", groundwater: "groundwater", vocs: "VOCs",
@@ -58,10 +58,25 @@ const POLLUTANTS = { pm25: "PM2.5", pm10: "PM10", o3: "O₃", no2: "NO₂", so2:
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[board.lang][key] ?? key;
 
+// Everything the server sends may have come from a station, a logger or a forged event: it is
+// text, never markup. `html` escapes every value put into a template, unless the value is itself
+// an `html` template; nothing else is ever given to innerHTML.
+const ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 function escape(text) {
-  const div = document.createElement("div");
-  div.textContent = text == null ? "" : String(text);
-  return div.innerHTML;
+  return (text == null ? "" : String(text)).replace(/[&<>"']/g, (c) => ENTITIES[c]);
+}
+
+class Markup {
+  constructor(text) { this.text = text; }
+}
+
+function html(strings, ...values) {
+  const put = (value) => value instanceof Markup ? value.text : Array.isArray(value) ? value.map(put).join("") : escape(value);
+  return new Markup(strings.reduce((out, part, i) => out + part + (i < values.length ? put(values[i]) : ""), ""));
+}
+
+function fill(element, markup) {
+  element.innerHTML = markup.text;
 }
 
 function beijing(iso, withDate = true) {
@@ -155,25 +170,25 @@ function alertRow(alert) {
   const row = document.createElement("tr");
   row.dataset.fingerprint = alert.fingerprint;
   row.className = `${alert.severity || ""} ${alert.acknowledged ? "acknowledged" : ""} ${alert.fingerprint === board.focus ? "focus" : ""}`;
-  const where = alert.station_name ? `${alert.station_name}<div class="small">${escape(alert.district)} · ${escape(alert.subject)}</div>` : escape(alert.subject);
+  const where = alert.station_name ? html`${alert.station_name}<div class="small">${alert.district} · ${alert.subject}</div>` : html`${alert.subject}`;
   const unit = zh ? alert.unit.replace("readings", "个读数").replace("min", "分钟").replace("days", "天") : alert.unit;
   const handled = [];
   if (alert.acknowledged) {
-    handled.push(`<span class="acked">${t("acked_by")}${escape(alert.acknowledged.by)}</span><div class="small">${beijing(alert.acknowledged.at)} ${escape(alert.acknowledged.comment)}</div>`);
+    handled.push(html`<span class="acked">${t("acked_by")}${alert.acknowledged.by}</span><div class="small">${beijing(alert.acknowledged.at)} ${alert.acknowledged.comment}</div>`);
   } else {
-    handled.push(`<button type="button" class="ack">${t("ack")}</button>`);
+    handled.push(html`<button type="button" class="ack">${t("ack")}</button>`);
   }
-  if (alert.silenced_by.length) handled.push(`<span class="badge muted">${t("silenced")}</span>`);
-  else handled.push(`<button type="button" class="silence">${t("silence")}</button>`);
-  const escalated = alert.escalated_to.length ? `<div class="small">${t("escalated")} ${escape(alert.escalated_to.join("、"))}</div>` : "";
-  row.innerHTML = `
+  if (alert.silenced_by.length) handled.push(html`<span class="badge muted">${t("silenced")}</span>`);
+  else handled.push(html`<button type="button" class="silence">${t("silence")}</button>`);
+  const escalated = alert.escalated_to.length ? html`<div class="small">${t("escalated")} ${alert.escalated_to.join("、")}</div>` : "";
+  fill(row, html`
     <td><span class="badge ${alert.severity}">${t(alert.severity || "warning")}</span></td>
-    <td>${escape(zh ? alert.title_zh : alert.title_en)}<div class="small">${escape(zh ? alert.window_zh : alert.window)}</div></td>
+    <td>${zh ? alert.title_zh : alert.title_en}<div class="small">${zh ? alert.window_zh : alert.window}</div></td>
     <td>${where}</td>
-    <td><strong>${number(alert.value)}</strong> / ${number(alert.threshold)} ${escape(unit)}</td>
+    <td><strong>${number(alert.value)}</strong> / ${number(alert.threshold)} ${unit}</td>
     <td>${beijing(alert.since)}</td>
-    <td>${escape(alert.units.join("、"))}${escalated}</td>
-    <td class="handling">${handled.join(" ")}</td>`;
+    <td>${alert.units.join("、")}${escalated}</td>
+    <td class="handling">${handled.map((part, i) => i ? [html` `, part] : part)}</td>`);
   row.querySelector(".ack")?.addEventListener("click", () => acknowledge(alert));
   row.querySelector(".silence")?.addEventListener("click", () => askSilence(alert));
   return row;
@@ -197,7 +212,7 @@ function renderFeed(feed) {
   $("feed").replaceChildren(...feed.slice(0, 60).map((event) => {
     const item = document.createElement("li");
     if (board.fresh.has(event.key)) item.className = "fresh";
-    item.innerHTML = `<span class="small">${beijing(event.event_time)}</span> ${escape(zh ? event.message_zh : event.message_en)}`;
+    fill(item, html`<span class="small">${beijing(event.event_time)}</span> ${zh ? event.message_zh : event.message_en}`);
     return item;
   }));
   board.fresh.clear();
@@ -212,25 +227,25 @@ function renderStations(stations) {
     const row = document.createElement("tr");
     row.dataset.station = station.id;
     const state = station.status === "ok" ? "ok_state" : station.status;
-    row.innerHTML = `<td>${escape(station.name)}<div class="small">${escape(station.id)} · ${t(station.kind)}</div></td>
-      <td>${escape(station.district)}</td>
-      <td><span class="badge ${station.status}">${t(state)}</span><div class="small">${escape(station.problems.join(", "))}</div></td>
-      <td>${beijing(station.last_seen)}</td>`;
+    fill(row, html`<td>${station.name}<div class="small">${station.id} · ${t(station.kind)}</div></td>
+      <td>${station.district}</td>
+      <td><span class="badge ${station.status}">${t(state)}</span><div class="small">${station.problems.join(", ")}</div></td>
+      <td>${beijing(station.last_seen)}</td>`);
     return row;
   }));
 }
 
 function renderSilences(silences) {
   if (!silences.length) {
-    $("silences").innerHTML = `<li class="empty">${t("no_silences")}</li>`;
+    fill($("silences"), html`<li class="empty">${t("no_silences")}</li>`);
     return;
   }
   $("silences").replaceChildren(...silences.map((silence) => {
     const item = document.createElement("li");
     const matchers = Object.entries(silence.matchers).map(([k, v]) => `${k}=${v}`).join(", ");
-    item.innerHTML = `<code>${escape(matchers)}</code> ${t("until")} ${beijing(silence.ends_at)}
-      <div class="small">${t("by")} ${escape(silence.created_by)}: ${escape(silence.comment)}</div>
-      <button type="button" class="expire">${t("expire")}</button>`;
+    fill(item, html`<code>${matchers}</code> ${t("until")} ${beijing(silence.ends_at)}
+      <div class="small">${t("by")} ${silence.created_by}: ${silence.comment}</div>
+      <button type="button" class="expire">${t("expire")}</button>`);
     item.querySelector(".expire").addEventListener("click", () => expire(silence.id));
     return item;
   }));
@@ -276,12 +291,25 @@ async function signedIn() {
   return false;
 }
 
+let acknowledging = null;
 async function acknowledge(alert) {
   if (!(await signedIn())) return;
+  acknowledging = alert;
+  $("ack-what").textContent = `${board.lang === "zh" ? alert.title_zh : alert.title_en} · ${alert.station_name || alert.subject}`;
+  $("ack-error").textContent = "";
+  $("ack-dialog").showModal();
+}
+
+async function confirmAcknowledge(event) {
+  event.preventDefault();
   try {
-    await api(`/api/alerts/${encodeURIComponent(alert.fingerprint)}/ack`, { method: "POST", body: JSON.stringify({ comment: "" }) });
+    await api(`/api/alerts/${encodeURIComponent(acknowledging.fingerprint)}/ack`, {
+      method: "POST", body: JSON.stringify({ comment: $("ack-comment").value.trim() }),
+    });
+    $("ack-dialog").close();
+    $("ack-comment").value = "";
   } catch (error) {
-    alert_(error);
+    $("ack-error").textContent = error.message;
   }
   await refresh();
 }
@@ -373,6 +401,7 @@ $("lang").addEventListener("click", () => {
 $("signin").addEventListener("click", () => (board.user ? signOut() : $("signin-dialog").showModal()));
 $("signin-ok").addEventListener("click", signIn);
 $("silence-ok").addEventListener("click", silence);
+$("ack-ok").addEventListener("click", confirmAcknowledge);
 for (const id of ["f-district", "f-kind", "f-unit", "f-severity"]) $(id).addEventListener("change", render);
 
 translate();

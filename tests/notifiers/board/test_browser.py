@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -32,17 +30,6 @@ pytestmark = pytest.mark.integration
 TOKEN = "browser-test-token-0123456789"
 ARTIFACTS = Path(os.environ.get("ENVALERT_TEST_ARTIFACTS", "test-artifacts"))
 SLIP = "ammonia.slip.1h/NH3-1"
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    yield driver
-    driver.quit()
 
 
 def waiting(driver: WebDriver, seconds: float, what: str) -> Callable[[Callable[[WebDriver], Any]], Any]:
@@ -131,6 +118,8 @@ def test_an_alert_appears_live_and_is_acknowledged_on_the_board(
     waiting(browser, 10, "signed-in user")(lambda d: d.find_element(By.ID, "user").text == "值班员张工")
 
     click(browser, ack, "acknowledge button")
+    waiting(browser, 5, "acknowledge dialog")(lambda d: d.find_element(By.ID, "ack-dialog").is_displayed())
+    browser.find_element(By.ID, "ack-ok").click()
     waiting(browser, 10, "acknowledgement on the row")(
         lambda d: (
             (found := alert_row(d))
