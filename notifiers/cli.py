@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import click
 
@@ -234,9 +234,7 @@ def silence_expire(silence_id: str, by: str) -> None:
             f"no silence {silence_id!r}; `envalert notify silence list --all` lists them"
         )
     now = wall_clock()
-    # Ended now; a silence must end after it starts, so one not begun yet ends just after its start.
-    ends = max(now, found.starts_at + timedelta(microseconds=1))
-    store.add_silence(found.model_copy(update={"ends_at": ends}), by=by, at=now, expired=True)
+    store.add_silence(found.ended(now), by=by, at=now, expired=True)
     click.echo(f"silence {silence_id} expired")
 
 

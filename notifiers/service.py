@@ -194,10 +194,12 @@ async def record_attempts(notifier: Notifier, settings: NotifierSettings, stop: 
 
 
 def make_board(settings: NotifierSettings, notifier: Notifier) -> Board:
+    users = load_users(settings.board_users_file)
+    users.check_against(notifier.directory, settings.board_users_file)
     return Board(
         notifier=notifier,
         live=Live(),
-        users=load_users(settings.board_users_file),
+        users=users,
         targets=PlanTargets.of(load_catalogue(settings.rules_file)),
         read_auth=settings.board_read_auth,
     )

@@ -50,9 +50,14 @@ class Silence(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Silence:
-        if self.ends_at <= self.starts_at:
+        if self.ends_at < self.starts_at:
             raise ValueError("ends_at must come after starts_at")
         return self
+
+    def ended(self, now: datetime) -> Silence:
+        """This silence ended at ``now``: it mutes nothing from that instant (one not begun yet
+        never mutes anything)."""
+        return self.model_copy(update={"ends_at": max(now, self.starts_at)})
 
     def mutes(self, alert_labels: dict[str, str], units: list[str], now: datetime) -> bool:
         if not self.starts_at <= now < self.ends_at:

@@ -20,7 +20,10 @@ def parse_duration(raw: object) -> timedelta:
         raise ValueError(
             f"{raw!r} is not a duration: write a number and a unit s, m, h or d, e.g. 15m or 24h"
         )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{raw!r} is longer than any duration this can hold") from None
 
 
 def format_duration(value: timedelta) -> str:

@@ -27,7 +27,8 @@ def demo_board_users(folder: Path) -> tuple[dict[str, str], Path]:
     users = folder / USERS_FILE
     users.write_text(
         "# The demo's board user; its token is in board-token.\n"
-        f"users:\n  - name: 演示值班员\n    token: ${{file:{TOKEN_FILE}}}\n",
+        f"users:\n  - name: 演示值班员\n    token: ${{file:{TOKEN_FILE}}}\n"
+        "    units: [市生态环境局]   # the whole city\n    max_silence: 1d\n",
         encoding="utf-8",
     )
     return {"ENVALERT_BOARD_USERS_FILE": str(users)}, token

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.contract import topic_for
+from ingest.guard import AddressGuard, GuardLimits, LogBudget
 from ingest.hj212.frame import Frame, FrameProblem, FrameReader, build_frame
-from ingest.hj212.guard import AddressGuard, GuardLimits, LogBudget
 from ingest.hj212.mapping import DATA_COMMANDS, DEFAULT_FACTORS, UNPUBLISHED_UPLOADS, reading_of
 from ingest.hj212.packet import DATA_ANSWER, NOTIFICATION_ANSWER, Packet, PacketError, answer, parse_segment
 from ingest.publisher import AckedPublisher, PublishRefusedError, station_payload
@@ -220,7 +220,7 @@ class Gateway:
 
     def _sign_in_failed(self, connection: Connection, reason: str, detail: str) -> None:
         self._refused(connection, reason, detail)
-        if self.guard.failed(connection.address):
+        if self.guard.lockout.failed(connection.address):
             log.warning(
                 "%s locked out for %.0f s after %d failed sign-ins",
                 connection.address,
@@ -259,7 +259,7 @@ class Gateway:
             )
         else:
             connection.signed_in_at = asyncio.get_running_loop().time()
-            self.guard.signed_in(connection.address)
+            self.guard.lockout.succeeded(connection.address)
             return packet, logger
         return None
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -21,11 +23,13 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ingest.config_files import ConfigError
+from ingest.guard import Lockout, LogBudget
 from notifiers.board import openapi
+from notifiers.board.authority import Authority
 from notifiers.board.live import Live
 from notifiers.board.metrics import Lag, board_registry
-from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest
-from notifiers.board.users import BoardUsers
+from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest, Ticket
+from notifiers.board.users import BoardUser, BoardUsers
 from notifiers.board.views import (
     Acknowledged,
     BoardAlert,
@@ -49,6 +53,12 @@ METRICS_TYPE = "text/plain; version=0.0.4"
 KEEPALIVE_SECONDS = 15.0
 
 
+#: Failed sign-ins from one address within a minute that lock it out for a minute.
+SIGN_IN_FAILURES, SIGN_IN_LOCKOUT_SECONDS = 10, 60.0
+#: How long a ticket for the live feed is good for, and how many may wait at once.
+TICKET_SECONDS, TICKETS_WAITING = 60.0, 1000
+
+
 @dataclass
 class Board:
     notifier: Notifier
@@ -58,9 +68,17 @@ class Board:
     #: Kept current by ``measure_lag`` in the service.
     lag: Lag = field(default_factory=Lag)
     read_auth: bool = False
+    #: Pages that may follow the live feed at once; each holds a connection and a queue.
+    max_live_pages: int = 200
 
     def __post_init__(self) -> None:
         self.registry = board_registry(self.notifier, self.live, self.lag, self.notifier.clock)
+        self.authority = Authority(self.notifier.directory, self.notifier.stations)
+        self.sign_ins = Lockout(SIGN_IN_FAILURES, SIGN_IN_LOCKOUT_SECONDS)
+        self.log_budget = LogBudget(rate=1.0, burst=10)
+        #: Single-use tickets for the live feed (an EventSource cannot send a header, and a
+        #: token in an address ends up in proxies' logs): ticket → when it expires.
+        self.tickets: dict[str, float] = {}
 
     def now(self) -> datetime:
         return self.notifier.clock()
@@ -114,17 +132,39 @@ def invalid(error: ValidationError) -> web.HTTPException:
     return refuse(web.HTTPBadRequest, f"{first['msg']}{more}", where)
 
 
-def writer(board: Board, request: web.Request) -> str:
-    """The name of the user this write comes from, or the refusal to send."""
+def signed_in(board: Board, request: web.Request) -> BoardUser | None:
+    """The user whose token the request carries; None without a token. A wrong token counts
+    against the address: after ``SIGN_IN_FAILURES`` in a minute it is refused (429) for a minute."""
+    address = request.remote or "unknown"
+    if left := board.sign_ins.remaining(address):
+        raise refuse(web.HTTPTooManyRequests, f"too many failed sign-ins from {address}; wait {left:.0f} s")
+    authorization = request.headers.get("Authorization")
+    if not authorization:
+        return None
+    user = board.users.user(authorization)
+    if user is None:
+        locked = board.sign_ins.failed(address)
+        if board.log_budget.allow():
+            log.warning(
+                "failed sign-in to the board from %s (%s %s)%s",
+                address, request.method, request.path, "; locked out for a minute" if locked else "",
+            )  # fmt: skip
+        raise refuse(web.HTTPUnauthorized, "not a user's token: Bearer <token>")
+    board.sign_ins.succeeded(address)
+    return user
+
+
+def writer(board: Board, request: web.Request) -> BoardUser:
+    """The user this write comes from, or the refusal to send."""
     if not len(board.users):
         raise refuse(
             web.HTTPForbidden,
             "this board is read-only: no users are configured (ENVALERT_BOARD_USERS_FILE)",
         )
-    name = board.users.who(request.headers.get("Authorization"))
-    if name is None:
+    user = signed_in(board, request)
+    if user is None:
         raise refuse(web.HTTPUnauthorized, "acknowledging and silencing need a user's token: Bearer <token>")
-    return name
+    return user
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -132,16 +172,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def reads_need_a_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With ``board_read_auth``, every API read and /metrics needs a token too (the live feed may
-    give it as ``?token=``, since browsers cannot set headers on an EventSource)."""
+    """With ``board_read_auth``, every API read and /metrics needs a token too; the live feed
+    takes a single-use ticket instead (``POST /api/events/ticket``), since a browser cannot set
+    a header on an EventSource and a token in an address would end up in proxies' logs."""
     board = request.app[BOARD]
     guarded = request.path.startswith("/api/") or request.path == "/metrics"
     if board.read_auth and guarded and request.method == "GET" and request.path != "/api/openapi.json":
-        token = request.query.get("token")
-        header = request.headers.get("Authorization") or (f"Bearer {token}" if token else None)
-        if board.users.who(header) is None:
+        ticket = request.query.get("ticket", "") if request.path == "/api/events" else ""
+        if not use_ticket(board, ticket) and signed_in(board, request) is None:
             raise refuse(web.HTTPUnauthorized, "this board asks for a token on reads too: Bearer <token>")
     return await handler(request)
+
+
+def use_ticket(board: Board, ticket: str) -> bool:
+    """True once for a ticket handed out within ``TICKET_SECONDS``."""
+    now = time.monotonic()
+    for stale in [t for t, until in board.tickets.items() if until < now]:
+        del board.tickets[stale]
+    return bool(ticket) and board.tickets.pop(ticket, 0.0) >= now
 
 
 async def next_message(queue: asyncio.Queue[str]) -> str:
@@ -207,16 +255,37 @@ class Handlers:
         return answer(self.board.notifier.store.audit())
 
     async def me(self, request: web.Request) -> web.StreamResponse:
-        name = self.board.users.who(request.headers.get("Authorization"))
+        try:
+            user = signed_in(self.board, request)
+        except web.HTTPUnauthorized:
+            user = None
+        name = user.name if user else None
         return answer(Me(name=name, can_write=name is not None, read_auth=self.board.read_auth))
 
+    async def ticket(self, request: web.Request) -> web.StreamResponse:
+        if signed_in(self.board, request) is None:
+            raise refuse(
+                web.HTTPUnauthorized, "a ticket for the live feed needs a user's token: Bearer <token>"
+            )
+        if len(self.board.tickets) >= TICKETS_WAITING:
+            use_ticket(self.board, "")  # forget the expired ones
+        if len(self.board.tickets) >= TICKETS_WAITING:
+            raise refuse(web.HTTPServiceUnavailable, "too many tickets waiting; try again in a minute")
+        made = secrets.token_urlsafe(32)
+        self.board.tickets[made] = time.monotonic() + TICKET_SECONDS
+        return answer(Ticket(ticket=made, expires_in=TICKET_SECONDS))
+
     async def acknowledge(self, request: web.Request) -> web.StreamResponse:
-        by = writer(self.board, request)
+        user = writer(self.board, request)
+        by = user.name
         body = await parsed(request, AckRequest)
         fingerprint = request.match_info["fingerprint"]
         tracked = self.board.notifier.state.alerts.get(fingerprint)
         if tracked is None or tracked.event.state != "firing":
             raise refuse(web.HTTPNotFound, f"no firing alert {fingerprint!r}", "fingerprint")
+        told = [*tracked.units, *tracked.escalated]
+        if (why := self.board.authority.may_acknowledge(user, told)) is not None:
+            raise refuse(web.HTTPForbidden, why, "fingerprint")
         ack = Acknowledgement(
             fingerprint=fingerprint,
             started_at=tracked.event.started_at,
@@ -229,13 +298,20 @@ class Handlers:
         return answer(Acknowledged(by=ack.by, at=ack.at, comment=ack.comment))
 
     async def silence(self, request: web.Request) -> web.StreamResponse:
-        by = writer(self.board, request)
+        user = writer(self.board, request)
+        by = user.name
         body = await parsed(request, SilenceRequest)
         now = self.board.now()
         if (body.duration is None) == (body.ends_at is None):
             raise refuse(web.HTTPBadRequest, "give exactly one of duration and ends_at", "duration")
+        field = "duration" if body.duration else "ends_at"
         try:
             ends = body.ends_at or now + parse_duration(body.duration or "")
+        except (ValueError, OverflowError) as error:  # a duration that does not parse, or no date
+            raise refuse(web.HTTPBadRequest, str(error), field) from None
+        if (why := self.board.authority.too_long(user, ends - now)) is not None:
+            raise refuse(web.HTTPBadRequest, why, field)
+        try:
             made = Silence(
                 id=uuid.uuid4().hex[:8],
                 matchers=body.matchers,
@@ -246,32 +322,40 @@ class Handlers:
             )
         except ValidationError as error:  # Silence's own checks: known labels, ends after it starts
             raise invalid(error) from None
-        except ValueError as error:  # a duration that does not parse
-            raise refuse(web.HTTPBadRequest, str(error), "duration") from None
+        if (why := self.board.authority.may_silence(user, made.matchers)) is not None:
+            raise refuse(web.HTTPForbidden, why, "matchers")
         self.board.notifier.store.add_silence(made, by=by, at=now)
         self.board.live.announce("silence", {"id": made.id, "by": by})
         return answer(made, status=201)
 
     async def expire(self, request: web.Request) -> web.StreamResponse:
-        by = writer(self.board, request)
+        user = writer(self.board, request)
+        by = user.name
         silence_id = request.match_info["silence_id"]
         store = self.board.notifier.store
         found = next((s for s in store.silences() if s.id == silence_id), None)
         if found is None:
             raise refuse(web.HTTPNotFound, f"no silence {silence_id!r}", "silence_id")
+        if (why := self.board.authority.may_silence(user, found.matchers)) is not None:
+            raise refuse(web.HTTPForbidden, why, "silence_id")
         now = self.board.now()
-        ended = found.model_copy(update={"ends_at": max(now, found.starts_at + timedelta(seconds=1))})
+        ended = found.ended(now)
         store.add_silence(ended, by=by, at=now, expired=True)
         self.board.live.announce("silence", {"id": silence_id, "by": by, "expired": True})
         return answer(ended)
 
     async def events(self, request: web.Request) -> web.StreamResponse:
+        if self.board.live.pages() >= self.board.max_live_pages:
+            raise refuse(
+                web.HTTPServiceUnavailable,
+                f"{self.board.max_live_pages} live pages are open already, the most this board serves",
+            )
         stream = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        await stream.prepare(request)
-        queue = self.board.live.subscribe()
+        queue = self.board.live.subscribe()  # counted from now on: the cap holds however fast pages come
         try:
+            await stream.prepare(request)
             await stream.write(b"event: hello\ndata: {}\n\n")
             while message := await next_message(queue):
                 await stream.write(message.encode())
@@ -306,6 +390,7 @@ ROUTES = [
     ("POST", "/api/silences", "silence"),
     ("DELETE", "/api/silences/{silence_id}", "expire"),
     ("GET", "/api/events", "events"),
+    ("POST", "/api/events/ticket", "ticket"),
     ("GET", "/api/openapi.json", "spec"),
     ("GET", "/metrics", "metrics"),
 ]

@@ -84,6 +84,10 @@ class Live:
         self._subscribers.add(queue)
         return queue
 
+    def pages(self) -> int:
+        """Pages following the live feed now."""
+        return len(self._subscribers)
+
     def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
         self._subscribers.discard(queue)
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest
+from notifiers.board.requests import AckRequest, Me, Problem, SilenceRequest, Ticket
 from notifiers.board.views import Acknowledged, BoardAlert, CityFigures, Snapshot, StationHealth
 from notifiers.silences import Silence
 from notifiers.store import AuditEntry
@@ -30,7 +30,8 @@ def _list(name: str) -> dict[str, Any]:
 REFUSALS = {
     "400": _json(_ref("Problem"), "the body is not valid: `field` names where"),
     "401": _json(_ref("Problem"), "no token, or not a user's"),
-    "403": _json(_ref("Problem"), "no users are configured: the board is read-only"),
+    "403": _json(_ref("Problem"), "read-only board, or outside the units the user acts for"),
+    "429": _json(_ref("Problem"), "too many failed sign-ins from this address: wait a minute"),
 }
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -102,7 +103,19 @@ def _paths() -> dict[str, Any]:
         "/api/events": {
             "get": {
                 "summary": "Live feed (server-sent events: transition, ack, silence, figures)",
-                "responses": {"200": {"description": "text/event-stream"}},
+                "parameters": [{"name": "ticket", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "text/event-stream"},
+                    "401": _json(_ref("Problem"), "reads need a token: bring a ticket"),
+                    "503": _json(_ref("Problem"), "as many live pages open as the board serves"),
+                },
+            }
+        },
+        "/api/events/ticket": {
+            "post": {
+                "summary": "A single-use ticket for the live feed, good for 60 s (reads need a token)",
+                "security": SECURED,
+                "responses": {"200": _json(_ref("Ticket")), **REFUSALS},
             }
         },
         "/metrics": {
@@ -115,7 +128,7 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         Snapshot, BoardAlert, StationHealth, CityFigures, AlertEvent, Silence, Acknowledged,
-        AuditEntry, AckRequest, SilenceRequest, Me, Problem,
+        AuditEntry, AckRequest, SilenceRequest, Me, Problem, Ticket,
     ]  # fmt: skip
     _, schemas = models_json_schema(
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"

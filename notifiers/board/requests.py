@@ -28,6 +28,13 @@ class Me(BaseModel):
     read_auth: bool
 
 
+class Ticket(BaseModel):
+    """A single-use ticket for ``GET /api/events?ticket=…``."""
+
+    ticket: str
+    expires_in: float = Field(description="seconds it is good for")
+
+
 class Problem(BaseModel):
     """Every refusal: what is wrong, and where (a field path) when it is one field."""
 

@@ -379,9 +379,16 @@ function signOut() {
 // --- live feed ---------------------------------------------------------------------------------
 
 let source = null;
-function connect() {
+async function connect() {
   source?.close();
-  source = new EventSource("/api/events" + (board.token ? `?token=${encodeURIComponent(board.token)}` : ""));
+  // A token never goes into an address (proxies log addresses): a signed-in page asks for a
+  // single-use ticket, and the feed takes that.
+  let query = "";
+  if (board.token) {
+    try { query = `?ticket=${encodeURIComponent((await api("/api/events/ticket", { method: "POST" })).ticket)}`; }
+    catch (error) { console.warn("ticket:", error.message); }
+  }
+  source = new EventSource("/api/events" + query);
   source.addEventListener("open", () => { $("live").className = "live on"; $("live").dataset.i18n = "online"; translate(); refresh(); });
   source.addEventListener("error", () => { $("live").className = "live off"; $("live").dataset.i18n = "offline"; translate(); });
   source.addEventListener("transition", (event) => { board.fresh.add(JSON.parse(event.data).key); refreshSoon(); });

@@ -36,7 +36,10 @@ def make_board(tmp_path: Path, directory: Directory, routing: Routing, **options
         Store(tmp_path / "notifier.db"), directory, routing, STATIONS, clock, board_url="http://b/"
     )
     users = BoardUsers(
-        [BoardUser(name="值班员张工", token=TOKEN), BoardUser(name="王科长", token=OTHER_TOKEN)]
+        [
+            BoardUser(name="值班员张工", token=TOKEN, units=["金水区"]),
+            BoardUser(name="王科长", token=OTHER_TOKEN, units=["市生态环境局"], max_silence="7d"),
+        ]
     )
     return Board(
         notifier=notifier,
@@ -81,6 +84,16 @@ class Api:
 
     def get(self, path: str, token: str | None = None) -> Reply:
         return self.call("GET", path, token)
+
+    def status(self, path: str) -> tuple[int, Any]:
+        """A GET's status (and its body, when it is a refusal) without reading a stream's body:
+        the live feed never ends."""
+
+        async def go() -> tuple[int, Any]:
+            async with self.client.request("GET", path) as reply:
+                return reply.status, (await reply.json() if reply.status >= 400 else None)
+
+        return self.loop.run_until_complete(go())
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())

@@ -305,7 +305,7 @@ def test_the_live_feed_pushes_transitions_and_writes_as_they_happen(board: Board
 
 def test_metrics_count_readings_rejects_alerts_notifications_and_lag(board: Board, api: Api) -> None:
     take(board, PM25, SLIP)
-    api.call("POST", ack_path(SLIP), TOKEN, {})
+    api.call("POST", ack_path(SLIP), OTHER_TOKEN, {})
     board.live.saw_readings([("ZZ-AIR-JS01", T0)] * 30)
     board.live.rejected.update({"out_of_range": 2, "invalid_json": 1})
     board.notifier.clock.advance(seconds=30)  # type: ignore[attr-defined]

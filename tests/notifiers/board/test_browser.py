@@ -80,7 +80,10 @@ def test_an_alert_appears_live_and_is_acknowledged_on_the_board(
     browser: WebDriver,
 ) -> None:
     users = tmp_path / "board-users.yaml"
-    users.write_text(f"users:\n  - {{name: 值班员张工, token: {TOKEN}}}\n", encoding="utf-8")
+    users.write_text(
+        f"users:\n  - {{name: 值班员张工, token: {TOKEN}, units: [市生态环境局荥阳市分局]}}\n",
+        encoding="utf-8",
+    )
     pipeline = pipeline_factory(
         SCR, **sinks.env, ENVALERT_BOARD_USERS_FILE=str(users), ENVALERT_NOTIFIER_DB=str(tmp_path / "n.db")
     )

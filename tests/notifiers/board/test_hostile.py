@@ -117,7 +117,7 @@ def test_the_page_forbids_framing_sniffing_and_other_origins_scripts(served: Ser
 
 def test_an_acknowledgement_asks_before_it_is_made(served: ServedBoard, browser: WebDriver) -> None:
     """One click once acknowledged: a framed page could make a signed-in user acknowledge."""
-    served.take(event("ammonia.slip.1h", "ZZ-NH3-XY01", severity=Severity.CRITICAL, value=6, threshold=5))
+    served.take(event("air.pm25.24h", "ZZ-AIR-JS01", value=118, threshold=75))  # 金水区, the user's
     browser.get(f"{served.url}/board")
     browser.execute_script(f"localStorage.setItem('envalert.token', '{TOKEN}')")
     browser.get(f"{served.url}/board")

@@ -8,6 +8,7 @@ import pytest
 
 from ingest.config_files import ConfigError
 from notifiers.board.users import load_users
+from notifiers.directory import load_directory
 
 TOKEN = "s3cret-token-for-duty"
 
@@ -23,8 +24,8 @@ def test_tokens_come_from_the_environment_or_a_file_and_prove_who_writes(tmp_pat
     path = users_file(
         tmp_path,
         "users:\n"
-        "  - {name: 值班员张工, token: '${DUTY_TOKEN}'}\n"
-        "  - {name: 王科长, token: '${file:lead.token}'}\n",
+        "  - {name: 值班员张工, token: '${DUTY_TOKEN}', units: [金水区]}\n"
+        "  - {name: 王科长, token: '${file:lead.token}', units: [city-bureau], max_silence: 7d}\n",
     )
     users = load_users(path, {"DUTY_TOKEN": TOKEN})
     assert len(users) == 2
@@ -43,21 +44,28 @@ def test_no_users_file_means_nobody_may_write() -> None:
     ("text", "environ", "says"),
     [
         (
-            "users:\n  - {name: a, token: '${NOPE}'}\n",
+            "users:\n  - {name: a, token: '${NOPE}', units: [金水区]}\n",
             {},
             "users[0].token (a): environment variable NOPE is not set",
         ),
         (
-            "users:\n  - {name: a, token: short-token}\n",
+            "users:\n  - {name: a, token: short-token, units: [金水区]}\n",
             {},
             "the token has 11 characters; fix: use at least 16",
         ),
         (
-            "users:\n  - {name: a, token: '${T}'}\n  - {name: b, token: '${T}'}\n",
+            "users:\n  - {name: a, token: '${T}', units: [金水区]}\n"
+            "  - {name: b, token: '${T}', units: [金水区]}\n",
             {"T": TOKEN},
             "users[1].token (b): another user has the same token",
         ),
         ("users:\n  - {name: a, password: x}\n", {}, "users[0].password: Extra inputs are not permitted"),
+        ("users:\n  - {name: a, token: '${T}'}\n", {"T": TOKEN}, "users[0].units: Field required"),
+        (
+            "users:\n  - {name: a, token: '${T}', units: [x], max_silence: 90d}\n",
+            {"T": TOKEN},
+            "users[0].max_silence: Value error, must be more than 0 and at most 30d",
+        ),
         ("users: []\n", {}, "users: List should have at least 1 item"),
     ],
 )
@@ -68,3 +76,10 @@ def test_a_bad_users_file_fails_naming_file_field_and_fix(
     with pytest.raises(ConfigError) as failed:
         load_users(path, environ)
     assert str(path) in str(failed.value) and says in str(failed.value)
+
+
+def test_a_unit_the_directory_does_not_know_fails_at_start(tmp_path: Path) -> None:
+    path = users_file(tmp_path, "users:\n  - {name: a, token: '${T}', units: [金水局]}\n")
+    users = load_users(path, {"T": TOKEN})
+    with pytest.raises(ConfigError, match=r"users\[0\]\.units \(a\): '金水局' is no unit of"):
+        users.check_against(load_directory(environ={}), path)
