@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from ingest.stations import Station
 from notifiers.breaker import Breaker
-from notifiers.delivery import Outcome, backoff, masked, send
+from notifiers.delivery import Outcome, backoff, masked, scrubbed, send
 from notifiers.directory import Contact, Directory, Unit
 from notifiers.lifecycle import Lifecycle, Notice, NotifierState
 from notifiers.messages import render
@@ -241,7 +241,7 @@ class Notifier:
                 contact.url, message.title, message.body, notice=message.notice, timeout=self.retry.timeout
             )
         except Exception as error:  # whatever a plugin raises
-            said = str(error).replace(contact.url, message.target)
+            said = scrubbed(str(error), contact.url)
             return Outcome(False, 0.0, f"the sender failed: {type(error).__name__}: {said}"[:300])
 
     def _contact(self, message: Message) -> Contact | None:

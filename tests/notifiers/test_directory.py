@@ -103,7 +103,7 @@ def test_a_missing_secret_fails_at_start_with_file_field_and_fix(tmp_path: Path)
         ("[{id: A1, name: 甲, kind: town}]", "units[A1].kind: Input should be"),
         (
             "[{id: a, name: 甲, kind: district, contacts: [{name: m, url: 'mailto://duty:pw@host'}]}]",
-            "units[a].contacts[0].url: apprise cannot use mailto://…; fix: write the URL as",
+            "units[a].contacts[0].url: apprise cannot use mailto://host/…; fix: write the URL as",
         ),
     ],
 )

@@ -158,7 +158,7 @@ def test_credentials_never_reach_the_log(
     with caplog.at_level(logging.INFO):
         deliver(desk)
     assert (
-        "could not deliver 金水区#1 to 金水区 via mail (mailto://duty:****@127.0.0.1:1/a%40zz.example)"
+        "could not deliver 金水区#1 to 金水区 via mail (mailto://127.0.0.1:1/…)"
         in caplog.text
     )
     assert "s3cret-pw" not in caplog.text

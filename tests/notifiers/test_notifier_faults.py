@@ -200,3 +200,51 @@ def test_sqlite_errors_in_a_step_leave_the_state_as_last_committed(
     assert desk.state.model_dump_json() == desk.store.state().model_dump_json(), (
         "memory is what the store has"
     )
+
+
+def test_secrets_anywhere_in_a_url_never_reach_the_log_the_outbox_or_influxdb(
+    tmp_path: Path, routing: Routing, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the userinfo of a URL was masked: a token in its path or an ntfy topic was logged
+    and stored (the outbox, attempts, InfluxDB's ``target``)."""
+    secrets = ["SECRETXYZ123", "secret-topic-123", "pw-in-userinfo", "path-secret-9", "q-secret-7"]
+    contacts = [
+        "jsons://127.0.0.1:1/services/T000/B000/SECRETXYZ123",
+        "ntfy://secret-topic-123",
+        "json://user:pw-in-userinfo@127.0.0.1:1/duty/path-secret-9?token=q-secret-7",
+    ]
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(
+        "units:\n"
+        + "".join(
+            f"  - id: u{index}\n    name: {name}\n    kind: district\n    contacts:\n"
+            + "".join(
+                f"      - {{name: c{n}, url: '{url}', tags: [duty]}}\n" for n, url in enumerate(contacts)
+            )
+            for index, name in enumerate(["金水区", "市生态环境局"])
+        ),
+        encoding="utf-8",
+    )
+    clock = Clock()
+    desk = Notifier(
+        Store(tmp_path / "n.db"), load_directory(directory, environ={}), routing, STATIONS, clock,
+        board_url="b", retry=RETRY,
+    )  # fmt: skip
+    desk.take([PM25])
+    clock.advance(seconds=30)
+    desk.tick()
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(desk.deliver_due())
+    attempts = desk.store.unwritten_attempts()
+    assert len(attempts) == 3
+    stored = str([(a.message.target, a.error) for a in attempts])
+    rows = desk.store._db.execute("SELECT target, last_error FROM outbox").fetchall()
+    stored += str([tuple(row) for row in rows])
+    for secret in secrets:
+        assert secret not in caplog.text, secret
+        assert secret not in stored, secret
+    assert {a.message.target for a in attempts} == {
+        "jsons://127.0.0.1:1/…",
+        "ntfy://…",
+        "json://127.0.0.1:1/…",
+    }
