@@ -61,6 +61,8 @@ class Notifier:
         #: Attempts made but not yet recorded (the store failed): recorded before anything else
         #: is sent, and their messages never sent again meanwhile.
         self._unrecorded: dict[int, tuple[Attempt, datetime | None]] = {}
+        #: Alert events that could not be read, kept in the dead-letter topic (notifiers/service.py).
+        self.unreadable_events = 0
         self.lifecycle = Lifecycle(routing, self._parent)
         self.state = store.state()
         self._saved = self.state.model_dump_json()

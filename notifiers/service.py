@@ -13,13 +13,13 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from ingest.kafka import ensure_topics, group_session
+from ingest.kafka import ensure_topics, group_session, make_producer, rejected_record, send_until_acked
 from ingest.stations import Station, load_stations
 from notifiers.board.api import Board, start_board
 from notifiers.board.live import Live, follow
@@ -87,7 +87,13 @@ def build(settings: NotifierSettings, clock: Callable[[], datetime] = wall_clock
 
 
 async def take_events(
-    notifier: Notifier, consumer: AIOKafkaConsumer, live: Live, wake: asyncio.Event, stop: asyncio.Event
+    notifier: Notifier,
+    consumer: AIOKafkaConsumer,
+    live: Live,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    *,
+    dead_letters: DeadLetters,
 ) -> None:
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=500)
@@ -97,7 +103,8 @@ async def take_events(
                 try:
                     events.append(AlertEvent.model_validate_json(record.value or b""))
                 except ValidationError as error:
-                    log.error("skipped a record of %s at offset %d: %s", record.topic, record.offset, error)
+                    await dead_letters.keep(record, error)
+                    notifier.unreadable_events += 1
         if batches:
             taken = await take_when_stored(notifier, events, stop)
             if taken is None:
@@ -110,6 +117,37 @@ async def take_events(
             except KafkaError as error:  # a rebalance: the events come again, and are known as seen
                 log.warning("could not commit the alert offsets: %s", error)
             log.debug("took %d new of %d alert events", len(taken), len(events))
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """Where an alert event the notifier cannot read goes, rather than being skipped: it may be
+    a newer worker's (read again once the notifier is upgraded) or a forgery (looked at)."""
+
+    producer: AIOKafkaProducer
+    topic: str
+
+    async def keep(self, record: ConsumerRecord[bytes, bytes], error: ValidationError) -> None:
+        detail = f"not an alert event this notifier can read: {error}"[:1000]
+        log.error(
+            "unreadable_event at %s[%d] offset %d: kept in %s; %s",
+            record.topic, record.partition, record.offset, self.topic, detail[:300],
+        )  # fmt: skip
+        value = rejected_record(
+            record.topic,
+            record.value or b"",
+            reason="unreadable_event",
+            detail=detail,
+            received_at=datetime.now(UTC),
+            source="notifier",
+        )
+        await send_until_acked(
+            self.producer,
+            self.topic,
+            key=record.key or b"",
+            value=value,
+            timestamp_ms=int(time.time() * 1000),
+        )
 
 
 async def take_when_stored(
@@ -220,6 +258,8 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         heartbeat_interval_ms=int(heartbeat * 1000),
     )
     await consumer.start()
+    producer = make_producer(settings)
+    await producer.start()
     log.info(
         "waiting for partitions of %s (consumer group %s)", settings.alerts_topic, settings.notifier_group
     )
@@ -244,7 +284,14 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
     try:
         await asyncio.gather(
-            take_events(notifier, consumer, board.live, wake, stop),
+            take_events(
+                notifier,
+                consumer,
+                board.live,
+                wake,
+                stop,
+                dead_letters=DeadLetters(producer, settings.rejected_topic),
+            ),
             deliver(
                 notifier,
                 settings.notifier_tick_seconds,
@@ -263,5 +310,6 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         board.live.close()
         await runner.cleanup()
         await consumer.stop()
+        await producer.stop()
         log.info("notifier stopped: outbox %s", notifier.store.counts())
         notifier.store.close()

@@ -26,10 +26,10 @@ from rules.events import AlertEvent, alert_event
 from rules.figures import Figure
 from rules.fleet import CITY, FleetUpdate
 from rules.timeline import Timeline, accept, advance, hand_over
-from streams.agents import held_batches, stations
+from streams.agents import dead_letter, held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, rows_table, settings, ticks_topic
 from streams.handoff import Outgoing, send_all
-from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, WATERMARK
+from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, UNJUDGED, WATERMARK
 from streams.ticks import Rounds, Slices, Tick, TickPacer
 from streams.timelines import Timelines
 from streams.watermarks import Watermarks, home_partitions
@@ -103,7 +103,11 @@ async def evaluate(stream: StreamT[bytes]) -> None:
     async for events in held_batches(stream, settings.write_batch_size, EVALUATION_BATCH_SECONDS):
         judged = Judged()
         for event in events:
-            tick = tick_of(event)
+            try:
+                tick = tick_of(event)
+            except ValidationError as error:  # a forged record, or one from another version
+                await refuse(event, "unreadable_record", f"not a tick: {error}")
+                continue
             if tick is None and event.message.topic == settings.ticks_topic:
                 continue  # a tick for a partition this worker has not seen a reading of yet
             for station_id in stations_ticked(event.message.partition, tick) if tick else [key_of(event)]:
@@ -113,12 +117,11 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 timeline = judged.timeline(station_id, event)
                 try:
                     transitions = judge(timeline, evaluator, event, tick, judged.late)
-                except Exception:
+                except Exception as error:
                     # One station's bad state must not stop the others (nor the storing agent,
-                    # which shares this topic): say so loudly and go on with the next event.
-                    log.exception(
-                        "could not judge %s for %s; its rules skip it", event.message.topic, station_id
-                    )
+                    # which shares this topic); the record is kept to be judged again once fixed.
+                    log.exception("could not judge %s for %s", event.message.topic, station_id)
+                    await refuse(event, "judge_failed", f"{station_id}: {type(error).__name__}: {error}")
                     continue
                 judged.alerts += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
                 if len(judged.touched) >= HAND_ON_STATIONS:
@@ -164,6 +167,14 @@ class Judged:
             kept.save(station_id.encode(), timeline, last)
         self.touched, self.alerts, self.late, self.progress = {}, [], [], {}
         await timelines.confirm()
+
+
+async def refuse(event: EventT[bytes], reason: str, detail: str) -> None:
+    """Keep a record the rules could not take in the dead-letter topic, counted, instead of
+    acknowledging it unjudged."""
+    UNJUDGED.labels(reason).inc()
+    log.error("%s record at %s[%d]: %s", reason, event.message.topic, event.message.partition, detail[:300])
+    await dead_letter(event.message.topic, event.value, reason, detail[:1000], "worker:evaluate")
 
 
 def key_of(event: EventT[bytes]) -> str:

@@ -17,6 +17,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4"
 JUDGED = Counter(
     "envalert_events_judged", "Readings and ticks judged, by topic", ["topic"], registry=REGISTRY
 )
+UNJUDGED = Counter(
+    "envalert_unjudged_records",
+    "Records the rules could not take, kept in the dead-letter topic, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
 LATE_READINGS = Counter(
     "envalert_late_readings",
     "Readings that came after their station was judged past their time: stored, not judged",

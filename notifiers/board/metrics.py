@@ -53,6 +53,11 @@ class BoardCollector(Collector):
         for reason, count in sorted(live.rejected.items()):
             rejected.add_metric([reason], count)
         yield rejected
+        yield CounterMetricFamily(
+            "envalert_notifier_unreadable_events",
+            "Alert events the notifier could not read, kept in the dead-letter topic",
+            value=self.notifier.unreadable_events,
+        )
         breaker = self.notifier.store_breaker
         yield CounterMetricFamily(
             "envalert_notifier_store_failures",

@@ -157,10 +157,7 @@ def test_credentials_never_reach_the_log(
     queue(desk, clock, PM25)
     with caplog.at_level(logging.INFO):
         deliver(desk)
-    assert (
-        "could not deliver 金水区#1 to 金水区 via mail (mailto://127.0.0.1:1/…)"
-        in caplog.text
-    )
+    assert "could not deliver 金水区#1 to 金水区 via mail (mailto://127.0.0.1:1/…)" in caplog.text
     assert "s3cret-pw" not in caplog.text
     assert "s3cret-pw" not in str([a.message.target for a in desk.store.unwritten_attempts()])
 

@@ -4,8 +4,10 @@ webhook, attempts in InfluxDB; exactly once through a webhook outage and through
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,3 +189,48 @@ def test_notify_test_sends_to_each_contact_of_a_unit(sinks: Sinks, tmp_path: Pat
     failing = envalert("notify", "test", "jinshui", "--tag", "sms", env=env)
     assert failing.returncode == 1 and "FAILED 短信网关 SMS gateway" in failing.stdout
     assert "1 of 1 contacts failed" in failing.stderr
+
+
+def scrape_text(pipeline: Pipeline) -> str:
+    with urllib.request.urlopen(f"{pipeline.board}/metrics", timeout=5) as reply:
+        return str(reply.read().decode())
+
+
+def publish_raw(services: Services, values: list[bytes]) -> None:
+    async def run() -> None:
+        producer = make_producer(KafkaSettings(kafka_bootstrap=services.kafka_bootstrap))
+        await producer.start()
+        try:
+            for value in values:
+                await send_until_acked(producer, "alerts", key=b"forged", value=value, timestamp_ms=0)
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+@pytest.mark.hostile
+def test_an_event_the_notifier_cannot_read_is_kept_counted_and_a_newer_one_is_read(
+    services: Services, pipeline_factory: Callable[..., Pipeline], sinks: Sinks, notifier_env: dict[str, str]
+) -> None:
+    """Unreadable events were skipped and their offsets committed: a worker a version ahead (one
+    more field) had every alert dropped, unseen."""
+    pipeline = pipeline_factory(demo_fleet(), **notifier_env)
+    pipeline.start("notifier")
+    newer = EPISODES[0].model_dump(mode="json") | {"added_in_a_later_version": "x"}
+    publish_raw(services, [b"\x00 not an alert", json.dumps(newer).encode()])
+    wait_until(lambda: sinks.notices("mail").get("金水区#1") == 1, 30, "the newer worker's alert, told")
+    records = wait_until(
+        lambda: (found := [r for r in services.rejected() if r["source"] == "notifier"]) and found,
+        30,
+        "the unreadable event in the dead-letter topic",
+    )
+    assert [(r["topic"], r["reason"]) for r in records] == [("alerts", "unreadable_event")]
+    log = pipeline.log("notifier").read_text()
+    assert "ERROR" in log and "unreadable_event" in log
+    metrics = wait_until(
+        lambda: "envalert_notifier_unreadable_events_total 1.0" in (text := scrape_text(pipeline)) and text,
+        15,
+        "the count on /metrics",
+    )
+    assert metrics

@@ -21,6 +21,7 @@ from ingest.kafka import ensure_topics
 from ingest.publisher import publish_readings
 from ingest.settings import KafkaSettings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.streams.test_alerting import SCR, hourly
 
 pytestmark = pytest.mark.integration
 
@@ -123,6 +124,16 @@ async def produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
     await producer.start()
     try:
         await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def produce_to(bootstrap: str, topic: str, partition: int, value: bytes) -> None:
+    """One record on one partition of a topic the worker made, as a forger or an older version would."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value=value, key=b"forged", partition=partition)
     finally:
         await producer.stop()
 
@@ -279,3 +290,27 @@ def test_what_the_worker_cannot_store_goes_to_the_dead_letter_topic(
     wait_until(lambda: len(services.points()) >= len(expected) + 1, 60, f"{len(expected)} stored readings")
     stored = {(row["station"], row["time"]) for row in services.points()} - {other}
     assert stored == expected
+
+
+@pytest.mark.hostile
+def test_a_record_the_worker_cannot_judge_is_dead_lettered_and_judging_goes_on(
+    services: Services, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    """A record the rules could not take was logged and acknowledged: lost to judging, unseen."""
+    pipeline = pipeline_factory(SCR)
+    pipeline.start_all()
+    for partition in range(4):  # every partition: the one the worker reads its station's ticks on
+        asyncio.run(produce_to(services.kafka_bootstrap, "ticks", partition, b"\x00 not a tick"))
+    publish_readings(services.mqtt_settings(), hourly([6.0, 6.2]))
+    wait_until(
+        lambda: any(e.rule == "ammonia.slip.1h" and e.state == "firing" for e in services.alert_events()),
+        90,
+        "the ammonia-slip alert, judged after the forged ticks",
+    )
+    records = wait_until(
+        lambda: (found := [r for r in services.rejected() if r["source"] == "worker:evaluate"]) and found,
+        30,
+        "the forged ticks in the dead-letter topic",
+    )
+    assert {(r["topic"], r["reason"]) for r in records} == {("ticks", "unreadable_record")}
+    assert all(r["detail"] for r in records)
