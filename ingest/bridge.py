@@ -221,6 +221,8 @@ class Bridge:
                 rate = (self.stats.forwarded - last[1]) / (time.monotonic() - last[0])
                 last = (time.monotonic(), self.stats.forwarded)
                 log.info("bridge: %s, %.0f readings/s", self.stats.summary(), rate)
+                if self.settings.bridge_health_file and self.connected.is_set():
+                    self.settings.bridge_health_file.touch()
         finally:
             await self._drain()
 

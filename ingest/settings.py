@@ -64,6 +64,8 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     max_future_seconds: float = Field(300, ge=0, le=3600, description="tolerated station clock lead")
     #: The stations that may publish: any other station id is refused (``unknown_station``).
     stations_file: Path = FLEET
+    #: Touched every 10 s while the bridge is connected: a container's healthcheck reads its age.
+    bridge_health_file: Path | None = None
 
 
 class GatewaySettings(MqttSettings):

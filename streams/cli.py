@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import subprocess
@@ -26,7 +27,7 @@ from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.collector import tune_for_latency
 from streams.host import StackError, install_system_packages
-from streams.local_accounts import HJ212_PASSWORD, env_for, local_accounts
+from streams.local_accounts import HJ212_PASSWORD, bridge_account, env_for, local_accounts
 from streams.settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
             raise click.ClickException(str(error)) from None
     return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access=access)
 
+
+#: The shortest MQTT password or secret a deployment may use.
+MIN_SECRET_LENGTH = 16
 
 STACK_DIR = click.option(
     "--dir",
@@ -142,6 +146,49 @@ def stack_accounts(folder: Path, station_ids: tuple[str, ...]) -> None:
         click.echo("".join(f"export {key}={value}\n" for key, value in env_for(account).items()))
     click.echo("# the catalogue's HJ 212 data loggers (envalert hj212, simulate --hj212)")
     click.echo(f"export {HJ212_PASSWORD}={accounts.hj212_password}")
+
+
+@main.command("broker-accounts")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="where to write mosquitto's dynamic-security configuration",
+)
+def broker_accounts(out: Path) -> None:
+    """Write mosquitto's accounts for a deployment (docker-compose.yml's broker-accounts step):
+    the bridge's, the gateway's and each station's of ENVALERT_STATIONS_FILE, each bound to its
+    topics and client id. The secrets come from ENVALERT_MQTT_BRIDGE_PASSWORD,
+    ENVALERT_MQTT_GATEWAY_PASSWORD and ENVALERT_MQTT_STATION_SECRET (a station's password is
+    the first 32 hex digits of HMAC-SHA256 of the secret and its id)."""
+    from ingest.access import Account, broker_access, dynamic_security
+
+    needed = (
+        "ENVALERT_MQTT_BRIDGE_PASSWORD",
+        "ENVALERT_MQTT_GATEWAY_PASSWORD",
+        "ENVALERT_MQTT_STATION_SECRET",
+    )
+    short = [name for name in needed if len(os.environ.get(name, "")) < MIN_SECRET_LENGTH]
+    if short:
+        raise click.ClickException(
+            f"{', '.join(short)}: not set, or shorter than {MIN_SECRET_LENGTH} characters; fix: set each, "
+            "e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+        )
+    try:
+        stations = load_stations(GatewaySettings().stations_file)
+        access = broker_access(
+            stations.values(),
+            os.environ["ENVALERT_MQTT_STATION_SECRET"],
+            bridge_account("envalert-bridge", os.environ["ENVALERT_MQTT_BRIDGE_PASSWORD"]),
+            Account("envalert-gateway", os.environ["ENVALERT_MQTT_GATEWAY_PASSWORD"]),
+        )
+    except (ConfigError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dynamic_security(access), indent=1), encoding="utf-8")
+    # Read by mosquitto under its own user: salted PBKDF2 hashes, no password.
+    out.chmod(0o644)
+    click.echo(f"wrote {len(access.grants)} accounts ({len(stations)} stations) to {out}")
 
 
 @stack.command("status")

@@ -26,7 +26,19 @@ SERVICES: dict[str, Any] = COMPOSE["services"]
 
 
 #: What the tests give for compose's required variables (``${NAME:?why}``).
-REQUIRED = {"ENVALERT_BOARD_TOKEN": "a-board-token-of-some-length"}
+REQUIRED = {
+    name: f"{name.lower()}-of-some-length"
+    for name in (
+        "ENVALERT_BOARD_TOKEN",
+        "ENVALERT_INFLUX_TOKEN",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "ENVALERT_MQTT_BRIDGE_PASSWORD",
+        "ENVALERT_MQTT_GATEWAY_PASSWORD",
+        "ENVALERT_MQTT_STATION_SECRET",
+        "ENVALERT_HJ212_PASSWORD",
+    )
+}
 
 
 def interpolate(value: object) -> str:
@@ -51,6 +63,7 @@ def settings_env(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_expected_services_are_defined() -> None:
     assert set(SERVICES) == {
+        "broker-accounts",
         "mosquitto",
         "kafka",
         "influxdb",
@@ -77,7 +90,9 @@ def test_the_expected_services_are_defined() -> None:
 )
 def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
-    fields |= set(re.findall(r"\$\{(ENVALERT_[A-Z_]+)", (ROOT / "notifiers/directory.yaml").read_text()))
+    # Secrets the shipped config files name: the directory's contacts, the catalogue's loggers.
+    for shipped in ("notifiers/directory.yaml", "simulators/fleet.yaml"):
+        fields |= set(re.findall(r"\$\{(ENVALERT_[A-Z0-9_]+)(?:\}|:-)", (ROOT / shipped).read_text()))
     # Secrets the config files mounted into the service name (the board's users file).
     mounted = [
         COMPOSE["configs"][c["source"]].get("content", "") for c in SERVICES[service].get("configs", [])
@@ -127,7 +142,7 @@ def test_the_worker_writes_to_the_provisioned_influxdb_bucket(monkeypatch: pytes
     assert worker.influx_token.get_secret_value() == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
     assert worker.kafka_bootstrap == "kafka:9092"
     assert worker.worker_web_bind == "0.0.0.0"
-    assert f"{worker.worker_web_port}:{worker.worker_web_port}" in SERVICES["worker"]["ports"]
+    assert f"127.0.0.1:{worker.worker_web_port}:{worker.worker_web_port}" in SERVICES["worker"]["ports"]
 
 
 def test_grafana_is_provisioned_with_the_influxdb_datasource() -> None:
@@ -193,3 +208,80 @@ def test_the_hj212_gateway_takes_loggers_from_outside_and_publishes_to_mosquitto
     assert SERVICES["hj212"]["command"] == ["hj212"]
     assert (gateway.mqtt_host, gateway.mqtt_port, gateway.hj212_bind) == ("mosquitto", 1883, "0.0.0.0")
     assert f"{gateway.hj212_port}:{gateway.hj212_port}" in SERVICES["hj212"]["ports"]
+
+
+# --- secure by default (docs/SECURITY.md) -------------------------------------------------------
+
+#: The ports people and stations need: MQTT for stations, HJ 212 for data loggers, the board and
+#: Grafana for people. Everything else stays on the internal network or on the host's loopback.
+PUBLIC_PORTS = {"mosquitto": "1883", "hj212": "9212", "notifier": "6067", "grafana": "3000"}
+
+
+@pytest.mark.hostile
+def test_only_the_ports_users_need_are_published_and_the_rest_only_on_loopback() -> None:
+    """Kafka, InfluxDB and the worker were published on every interface with default secrets."""
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            host_part = str(port).rsplit(":", 1)[0]
+            if name in PUBLIC_PORTS and str(port).endswith(f":{PUBLIC_PORTS[name]}"):
+                continue
+            assert host_part.startswith("127.0.0.1:"), f"{name} publishes {port} beyond this host"
+    backend = COMPOSE["networks"]["backend"]
+    assert backend.get("internal") is True
+    for name in ("kafka", "influxdb", "worker", "bridge"):
+        assert SERVICES[name]["networks"] == ["backend"], name
+
+
+@pytest.mark.hostile
+def test_every_secret_is_required_and_none_has_a_default() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    defaults = re.findall(r"\$\{([A-Z_]*(?:TOKEN|PASSWORD|SECRET)[A-Z_]*):-", text)
+    assert defaults == [], f"secrets with a default: {defaults}"
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", text))
+    assert {
+        "ENVALERT_INFLUX_TOKEN",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "ENVALERT_BOARD_TOKEN",
+        "ENVALERT_MQTT_BRIDGE_PASSWORD",
+        "ENVALERT_MQTT_GATEWAY_PASSWORD",
+        "ENVALERT_MQTT_STATION_SECRET",
+        "ENVALERT_HJ212_PASSWORD",
+    } <= required
+
+
+@pytest.mark.hostile
+def test_mosquitto_takes_only_the_generated_accounts() -> None:
+    """mosquitto was anonymous on 1883."""
+    conf = COMPOSE["configs"]["mosquitto-conf"]["content"]
+    assert "allow_anonymous false" in conf and "allow_anonymous true" not in conf
+    assert "plugin /usr/lib/mosquitto_dynamic_security.so" in conf
+    made = SERVICES["broker-accounts"]
+    assert made["command"][:1] == ["broker-accounts"]
+    assert SERVICES["mosquitto"]["depends_on"]["broker-accounts"] == {
+        "condition": "service_completed_successfully"
+    }
+    for name, account in (("bridge", "envalert-bridge"), ("hj212", "envalert-gateway")):
+        env = SERVICES[name]["environment"]
+        assert env["ENVALERT_MQTT_USERNAME"] == account and "ENVALERT_MQTT_PASSWORD" in env, name
+    assert SERVICES["bridge"]["environment"]["ENVALERT_MQTT_CLIENT_ID"] == "envalert-bridge"
+
+
+@pytest.mark.hostile
+def test_every_service_has_a_healthcheck_and_a_restart_policy_and_none_runs_as_root() -> None:
+    for name, service in SERVICES.items():
+        if name == "broker-accounts":  # runs once, to its end
+            continue
+        assert service.get("restart") in {"unless-stopped", "always"}, name
+        assert "healthcheck" in service, name
+        assert service.get("user") != "root", name
+
+
+@pytest.mark.hostile
+def test_kafka_keeps_its_log_where_the_image_writes_and_advertises_its_service_name() -> None:
+    """The apache/kafka image writes to KAFKA_LOG_DIRS, declared as a volume at
+    /var/lib/kafka/data and owned by its user: the named volume must be mounted exactly there."""
+    kafka = SERVICES["kafka"]
+    log_dirs = kafka["environment"]["KAFKA_LOG_DIRS"]
+    assert log_dirs == "/var/lib/kafka/data" and f"kafka-data:{log_dirs}" in kafka["volumes"]
+    assert kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"

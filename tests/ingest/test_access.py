@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from ingest.stations import load_stations
 from streams.host import free_port
 from streams.settings import DEFAULT_STATIONS
 from streams.stack import ManagedService, Mosquitto
-from tests.conftest import wait_until
+from tests.conftest import envalert, wait_until
 
 STATIONS = load_stations(DEFAULT_STATIONS)
 SECRET = "fleet-secret-for-tests"
@@ -125,3 +127,28 @@ def test_a_station_cannot_take_the_bridge_s_client_id_and_its_session(secured_br
     assert bridge.disconnected == [], "the bridge was never kicked off"
     for client in (bridge, impostor, itself, elsewhere):
         client.close()
+
+
+@pytest.mark.hostile
+def test_a_deployment_s_broker_accounts_need_every_secret_and_bind_each_client_id(tmp_path: Path) -> None:
+    out = tmp_path / "security" / "dynamic-security.json"
+    secrets = {
+        "ENVALERT_MQTT_BRIDGE_PASSWORD": "b" * 20,
+        "ENVALERT_MQTT_GATEWAY_PASSWORD": "g" * 20,
+        "ENVALERT_MQTT_STATION_SECRET": "short",
+    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ENVALERT_MQTT_")}
+    refused = envalert("broker-accounts", "--out", str(out), env={**env, **secrets})
+    assert refused.returncode == 1 and "ENVALERT_MQTT_STATION_SECRET" in refused.stderr
+    assert not out.exists() and "Traceback" not in refused.stderr
+    made = envalert(
+        "broker-accounts", "--out", str(out), env={**env, **secrets, "ENVALERT_MQTT_STATION_SECRET": "s" * 20}
+    )
+    assert made.returncode == 0, made.stderr
+    clients = {c["username"]: c for c in json.loads(out.read_text())["clients"]}
+    assert len(clients) == len(STATIONS) + 2
+    assert clients["envalert-bridge"]["clientid"] == "envalert-bridge"
+    assert (
+        clients["ZZ-AIR-JS01"]["clientid"] == "ZZ-AIR-JS01" and "clientid" not in clients["envalert-gateway"]
+    )
+    assert "b" * 20 not in out.read_text(), "hashes only"

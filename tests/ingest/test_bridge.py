@@ -345,3 +345,21 @@ def test_a_reading_kafka_refuses_for_good_is_dead_lettered_and_acked_or_else_kep
         assert all("Kafka refused the reading" in record.detail for record in records)
     else:
         assert (bridge.stats.undeliverable, acked, kafka.accepted) == (len(sent), [], [])
+
+
+def test_a_connected_bridge_keeps_its_health_file_fresh(services: Services, tmp_path: Path) -> None:
+    """What docker-compose.yml's healthcheck reads: touched at each report while connected."""
+    alive = tmp_path / "bridge-alive"
+    settings = BridgeSettings(
+        mqtt_port=services.mqtt_port, mqtt_client_id="healthy", bridge_health_file=alive
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        bridge = Bridge(settings, HeldProducer(holding=False), {})  # type: ignore[arg-type]
+        running = asyncio.create_task(bridge.run(stop, report_every=0.1))
+        await wait_for(alive.exists, 10, "the health file")
+        stop.set()
+        await running
+
+    asyncio.run(scenario())
