@@ -4,7 +4,11 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench install stack-install clean
+LOCK   := .ci/requirements.lock
+#: The same resolution without the dev tools, for docker-compose.yml's image.
+RUNTIME_LOCK := .ci/runtime.lock
+
+.PHONY: demo test lint audit lock bench install stack-install clean
 
 demo: install
 	$(BIN)/envalert demo
@@ -22,13 +26,26 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Known vulnerabilities of the locked versions, from PyPI's vulnerability service (pip-audit).
+audit: install
+	$(BIN)/python .ci/audit.py $(LOCK)
+
+# The exact versions (with their hashes) that `make install` and the image take, resolved again
+# from pyproject.toml.
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links
+lock: install
+	$(COMPILE) --extra dev --output-file $(LOCK) pyproject.toml
+	$(COMPILE) --output-file $(RUNTIME_LOCK) pyproject.toml
+
 install: $(STAMP) stack-install
 
-# The Python side: a virtual environment with the project and its dev tools.
-$(STAMP): pyproject.toml
+# The Python side: a virtual environment with the locked versions, checked against their hashes,
+# then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --requirement $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 # The system side: mosquitto, influxd, Java and Maven from Debian's packages (apt-get as root, or a

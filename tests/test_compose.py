@@ -164,6 +164,17 @@ def test_the_image_holds_every_package_and_runs_the_envalert_command() -> None:
     for package in packages:
         assert f"COPY {package} {package}" in dockerfile
     assert 'ENTRYPOINT ["envalert"]' in dockerfile
+    assert "COPY .ci/runtime.lock runtime.lock" in dockerfile
+    assert "--require-hashes --requirement runtime.lock" in dockerfile, "the image takes the locked versions"
+    pins = [
+        dict(re.findall(r"^([a-z0-9._-]+)==(\S+)", (ROOT / ".ci" / name).read_text(), re.MULTILINE))
+        for name in ("runtime.lock", "requirements.lock")
+    ]
+    assert pins[0] and all(pins[1].get(name) == version for name, version in pins[0].items()), (
+        "the image's versions are the ones the tests ran with (`make lock` writes both)"
+    )
+    base = re.search(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert base and re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base[1]), "a pinned base image"
     assert "envalert" in project["project"]["scripts"]
     assert SERVICES["bridge"]["command"] == ["bridge"] and SERVICES["worker"]["command"] == ["worker"]
 
