@@ -47,7 +47,7 @@ def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
         assert accounts is not None
         try:
             access = accounts.access(load_stations(worker.stations_file))
-        except ConfigError as error:
+        except (ConfigError, ValueError) as error:  # ValueError: a station named as a service account
             raise click.ClickException(str(error)) from None
     return local_stack(folder, bridge.mqtt_port, kafka_port, influx_port, access=access)
 
