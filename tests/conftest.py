@@ -24,7 +24,7 @@ import pytest
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.access import BrokerAccess, Grant
+from ingest.access import Account, BrokerAccess, Grant
 from ingest.contract import EXCERPT_BYTES, Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
@@ -87,6 +87,15 @@ def guarded_mosquitto(folder: Path, *grants: Grant) -> Iterator[ManagedService]:
         yield broker
     finally:
         broker.stop()
+
+
+def broker_env(broker: ManagedService, account: Account) -> dict[str, str]:
+    """The settings that reach ``broker`` with ``account``, as a process's environment."""
+    return {
+        "ENVALERT_MQTT_PORT": str(broker.spec.port),
+        "ENVALERT_MQTT_USERNAME": account.username,
+        "ENVALERT_MQTT_PASSWORD": account.password,
+    }
 
 
 @dataclass

@@ -13,7 +13,7 @@ from ingest.publisher import Message, PublishRefusedError, WindowedPublisher, pu
 from ingest.settings import MqttSettings
 from streams.host import free_port
 from streams.stack import ManagedService, Mosquitto
-from tests.conftest import envalert, guarded_mosquitto
+from tests.conftest import broker_env, envalert, guarded_mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -72,12 +72,7 @@ def test_a_publish_the_broker_refuses_is_an_error_and_not_counted_as_acked(tmp_p
                 publisher.close()
         assert (publisher.acked, publisher.done) == (0, 0)
 
-        env = {
-            **os.environ,
-            "ENVALERT_MQTT_PORT": str(broker.spec.port),
-            "ENVALERT_MQTT_USERNAME": "reader",
-            "ENVALERT_MQTT_PASSWORD": READER.account.password,
-        }
+        env = {**os.environ, **broker_env(broker, READER.account)}
         simulated = envalert("simulate", "--size", "3", "--duration", "10m", "--speed", "0", env=env)
         assert simulated.returncode == 1
         assert "all acked" not in simulated.stdout

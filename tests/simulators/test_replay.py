@@ -26,6 +26,7 @@ from streams.stack import ManagedService
 from tests.conftest import (
     Pipeline,
     Services,
+    broker_env,
     envalert,
     guarded_mosquitto,
     running_services,
@@ -162,12 +163,7 @@ def test_a_replay_stops_at_a_refused_message_and_resumes_from_it(tmp_path: Path)
     )
     station = Grant(Account("AIR-1", "a-secret"), write=("env/v1/air/AIR-1",))
     with guarded_mosquitto(tmp_path / "broker", station) as broker:
-        env = {
-            **os.environ,
-            "ENVALERT_MQTT_PORT": str(broker.spec.port),
-            "ENVALERT_MQTT_USERNAME": "AIR-1",
-            "ENVALERT_MQTT_PASSWORD": "a-secret",
-        }
+        env = {**os.environ, **broker_env(broker, station.account)}
         replayed = envalert("replay", str(path), "--speed", "0", env=env)
         assert replayed.returncode == 1, replayed.stdout
         assert "message 4 on env/v1/air/AIR-2: Not authorized" in replayed.stderr

@@ -22,7 +22,7 @@ from ingest.stations import load_stations
 from simulators.generators import FLEET
 from streams.host import free_port
 from streams.stack import ManagedService, Mosquitto
-from tests.conftest import Services, envalert, guarded_mosquitto, wait_until, write_catalogue
+from tests.conftest import Services, broker_env, envalert, guarded_mosquitto, wait_until, write_catalogue
 from tests.ingest.hj212.test_gateway import MN, PASSWORD, START, STATIONS, answers, data_frame, gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
@@ -45,11 +45,7 @@ def test_a_reading_the_broker_refuses_is_not_answered_and_daily_data_is_counted(
     )
     read_only = Grant(Account("reader", "r-secret"), read=("env/v1/#",))
     with guarded_mosquitto(tmp_path / "broker", read_only) as broker:
-        account = {
-            "ENVALERT_MQTT_PORT": str(broker.spec.port),
-            "ENVALERT_MQTT_USERNAME": "reader",
-            "ENVALERT_MQTT_PASSWORD": "r-secret",
-        }
+        account = broker_env(broker, read_only.account)
         with gateway(services, catalogue, tmp_path / "gw", **account) as gw:
             with socket.create_connection(("127.0.0.1", gw.port)) as connection:
                 connection.sendall(data_frame(START, 2.0) + daily)
