@@ -370,7 +370,9 @@ class Store:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, timeout=10)
+    # The notifier's event loop waits this long for a lock held elsewhere (the CLI's writes take
+    # milliseconds): a longer hold is a failing store, which its breaker waits out off the loop.
+    db = sqlite3.connect(path, isolation_level=None, timeout=2)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")

@@ -9,7 +9,7 @@ const TEXT = {
     warning: "预警", active: "活动告警", what: "告警", where: "站点 / 区域", value: "数值 / 阈值",
     since: "开始时间", units: "责任单位", handling: "处置", none: "暂无告警", feed: "实时动态",
     stations: "站点状态", station: "站点", state: "状态", seen: "最近数据", silences: "静默规则",
-    token: "令牌", cancel: "取消", ok: "确定", silence: "静默", for: "时长", why: "原因", note: "备注",
+    token: "令牌", cancel: "取消", ok: "确定", silence: "静默", for: "时长", why: "原因", note: "备注", confirm_expire: "解除这条静默？解除后告警恢复通知。",
     ack: "确认", acked_by: "已确认：", silenced: "已静默", expire: "解除", no_silences: "无生效的静默",
     ok_state: "正常", silent: "离线", flagged: "数据异常", unseen: "未见数据",
     air: "空气", noise: "噪声", groundwater: "地下水", vocs: "VOCs", ammonia: "氨逃逸",
@@ -29,7 +29,7 @@ const TEXT = {
     active: "Active alerts", what: "Alert", where: "Station / area", value: "Value / threshold",
     since: "Since", units: "Responsible units", handling: "Handling", none: "No alerts", feed: "Live feed",
     stations: "Station health", station: "Station", state: "State", seen: "Last data", silences: "Silences",
-    token: "Token", cancel: "Cancel", ok: "OK", silence: "Silence", for: "For", why: "Reason", note: "Note",
+    token: "Token", cancel: "Cancel", ok: "OK", silence: "Silence", for: "For", why: "Reason", note: "Note", confirm_expire: "End this silence? Its alerts are notified again.",
     ack: "Acknowledge", acked_by: "Acknowledged by ", silenced: "silenced", expire: "End",
     no_silences: "No silence in force", ok_state: "ok", silent: "silent", flagged: "flagged",
     unseen: "not seen", air: "air", noise: "noise", groundwater: "groundwater", vocs: "VOCs",
@@ -341,6 +341,7 @@ async function silence(event) {
 
 async function expire(id) {
   if (!(await signedIn())) return;
+  if (!window.confirm(t("confirm_expire"))) return;
   try { await api(`/api/silences/${encodeURIComponent(id)}`, { method: "DELETE" }); } catch (error) { alert_(error); }
   await refresh();
 }

@@ -8,16 +8,19 @@ import asyncio
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
 
 from notifiers.board.api import Board, start_board
 from notifiers.directory import Directory
 from notifiers.routing import Routing
+from notifiers.silences import Silence
 from rules.events import AlertEvent
 from rules.model import Severity
 from streams.host import free_port
@@ -135,3 +138,24 @@ def test_an_acknowledgement_asks_before_it_is_made(served: ServedBoard, browser:
         lambda _: served.call(lambda b: b.notifier.store.acks())
     )
     assert [(a.by, a.comment) for a in acks] == [("值班员张工", "已通知厂方")]
+
+
+def test_ending_a_silence_asks_before_it_is_made(served: ServedBoard, browser: WebDriver) -> None:
+    """One click once ended a silence."""
+    now = served.call(lambda board: board.now())
+    silence = Silence(
+        id="s1", matchers={"district": "金水区"}, starts_at=now, ends_at=now + timedelta(hours=2),
+        created_by="值班员张工", comment="站房检修",
+    )  # fmt: skip
+    served.call(lambda board: board.notifier.store.add_silence(silence, by="值班员张工", at=now))
+    browser.get(f"{served.url}/board")
+    browser.execute_script(f"localStorage.setItem('envalert.token', '{TOKEN}')")
+    browser.get(f"{served.url}/board")
+    waiting(browser, 10, "signed in")(lambda d: d.find_element(By.ID, "user").text == "值班员张工")
+    in_force = lambda: served.call(lambda board: board.notifier.store.silences(board.now()))  # noqa: E731
+    click(browser, "#silences button.expire", "the end-silence button")
+    waiting(browser, 5, "the question")(expected_conditions.alert_is_present()).dismiss()
+    assert in_force() == [silence], "nothing written when the question is declined"
+    click(browser, "#silences button.expire", "the end-silence button")
+    waiting(browser, 5, "the question")(expected_conditions.alert_is_present()).accept()
+    waiting(browser, 10, "the silence ended")(lambda _: in_force() == [])
