@@ -97,6 +97,10 @@ def test_malformed_segments_say_what_is_wrong(raw: bytes, reason: str) -> None:
     [
         ("a21001-Rtd=2.3", "no_time"),
         ("DataTime=2026-11-28;a21001-Rtd=2.3", "bad_time"),
+        # strptime takes 12 or 13 digits too, reading a shifted time: HJ 212's is exactly 14.
+        ("DataTime=202611281015;a21001-Rtd=2.3", "bad_time"),
+        ("DataTime=2026112810150;a21001-Rtd=2.3", "bad_time"),
+        ("DataTime=202611281015000;a21001-Rtd=2.3", "bad_time"),
         ("DataTime=20261128101500;a21001-Rtd=high", "bad_value"),
         ("DataTime=20261128101500;a21001-Rtd=nan", "bad_value"),
         ("DataTime=20261128101500;a21001-Rtd=2.3,a21001-Flag=Q", "bad_flag"),
