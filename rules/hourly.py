@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, Field
 
 from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
-from rules.standards.aqi import AqiResult, Averaging, Pollutant, aqi
+from rules.standards.aqi import BREAKPOINTS, AqiResult, Averaging, Pollutant, aqi
 
 HOUR_MS = 3_600_000
 POLLUTANTS = [pollutant.value for pollutant in Pollutant]
@@ -84,15 +84,17 @@ def close(state: HourState) -> list[ClosedHour]:
 def hourly_aqi(hour: ClosedHour, so2_history: list[float]) -> tuple[AqiResult, list[float]]:
     """An hour's AQI (HJ 633-2012 hourly report), and the last 24 hourly SO2 means with this one.
 
-    The 24 h breakpoints apply to PM10's and PM2.5's 1 h values; SO2's 24 h mean is passed so
-    that an SO2 1 h value above 800 falls back to it as the standard asks.
+    The 24 h breakpoints apply to PM10's and PM2.5's 1 h values. SO2 counts by its 1 h value;
+    only above 800 µg/m³, where HJ 633-2012 has no 1 h IAQI, does its 24 h mean stand in for it
+    (HJ 633-2012, Table 1, the note on SO2 1 h values above 800 µg/m³).
     """
-    if "so2" in hour.means:
-        so2_history = [*so2_history, hour.means["so2"]][-24:]
+    so2 = hour.means.get("so2")
+    if so2 is not None:
+        so2_history = [*so2_history, so2][-24:]
     concentrations = {
         (Pollutant(metric), Averaging.DAY if metric in PARTICULATES else Averaging.HOUR): mean
         for metric, mean in hour.means.items()
     }
-    if so2_history:
+    if so2 is not None and so2 > BREAKPOINTS[(Pollutant.SO2, Averaging.HOUR)][-1]:
         concentrations[(Pollutant.SO2, Averaging.DAY)] = math.fsum(so2_history) / len(so2_history)
     return aqi(concentrations), so2_history
