@@ -40,18 +40,28 @@ def demo_fleet() -> dict[str, dict[str, Any]]:
 
 
 def publish_alerts(services: Services, events: list[AlertEvent]) -> None:
+    publish_records(
+        services,
+        [
+            (
+                alert.fingerprint.encode(),
+                alert.model_dump_json().encode(),
+                int(alert.event_time.timestamp() * 1000),
+            )
+            for alert in events
+        ],
+    )
+
+
+def publish_records(services: Services, records: list[tuple[bytes, bytes, int]]) -> None:
+    """Records (key, value, timestamp in ms) on ``alerts``, each acknowledged by Kafka."""
+
     async def run() -> None:
         producer = make_producer(KafkaSettings(kafka_bootstrap=services.kafka_bootstrap))
         await producer.start()
         try:
-            for alert in events:
-                await send_until_acked(
-                    producer,
-                    "alerts",
-                    key=alert.fingerprint.encode(),
-                    value=alert.model_dump_json().encode(),
-                    timestamp_ms=int(alert.event_time.timestamp() * 1000),
-                )
+            for key, value, timestamp_ms in records:
+                await send_until_acked(producer, "alerts", key=key, value=value, timestamp_ms=timestamp_ms)
         finally:
             await producer.stop()
 
@@ -196,19 +206,6 @@ def scrape_text(pipeline: Pipeline) -> str:
         return str(reply.read().decode())
 
 
-def publish_raw(services: Services, values: list[bytes]) -> None:
-    async def run() -> None:
-        producer = make_producer(KafkaSettings(kafka_bootstrap=services.kafka_bootstrap))
-        await producer.start()
-        try:
-            for value in values:
-                await send_until_acked(producer, "alerts", key=b"forged", value=value, timestamp_ms=0)
-        finally:
-            await producer.stop()
-
-    asyncio.run(run())
-
-
 @pytest.mark.hostile
 def test_an_event_the_notifier_cannot_read_is_kept_counted_and_a_newer_one_is_read(
     services: Services, pipeline_factory: Callable[..., Pipeline], sinks: Sinks, notifier_env: dict[str, str]
@@ -218,7 +215,9 @@ def test_an_event_the_notifier_cannot_read_is_kept_counted_and_a_newer_one_is_re
     pipeline = pipeline_factory(demo_fleet(), **notifier_env)
     pipeline.start("notifier")
     newer = EPISODES[0].model_dump(mode="json") | {"added_in_a_later_version": "x"}
-    publish_raw(services, [b"\x00 not an alert", json.dumps(newer).encode()])
+    publish_records(
+        services, [(b"forged", b"\x00 not an alert", 0), (b"forged", json.dumps(newer).encode(), 0)]
+    )
     wait_until(lambda: sinks.notices("mail").get("金水区#1") == 1, 30, "the newer worker's alert, told")
     records = wait_until(
         lambda: (found := [r for r in services.rejected() if r["source"] == "notifier"]) and found,
