@@ -1,11 +1,12 @@
 """A station's event-time timeline: readings put back in order, and clock ticks on whole minutes.
 
-The stream hands each reading to ``accept`` as it arrives and the fleet watermark (latest reading
-time seen, less the allowed lateness) to ``advance``. Readings at or before the watermark are
-judged in time order, and a tick is judged at every whole minute the watermark passes, after the
-readings up to that minute. So what is judged depends only on event times: a day streamed live,
-replayed at 500×, or delivered a little out of order gives the same transitions. A reading that
-arrives after the watermark has passed its time is late: counted, never judged.
+The stream hands each reading to ``accept`` as it arrives and the station's clock (its latest
+reading time seen, less the allowed lateness; or its partition's, once it is silent) to
+``advance``. Readings at or before that watermark are judged in time order, and a tick is judged
+at every whole minute the watermark passes, after the readings up to that minute. So what is
+judged depends only on event times: a day streamed live, replayed at 500×, or delivered a little
+out of order gives the same transitions. A reading that arrives after the watermark has passed
+its time is late: counted, never judged.
 
 A station that feeds the fleet's figures (air, zoned noise) also derives its closed hours, days
 and nights on the same clock; they wait in ``facts`` until the stream hands them on.

@@ -1,9 +1,10 @@
 """Rules evaluated live: each station's timeline in a changelog-backed table, alerts out to Kafka.
 
 Readings and clock ticks reach one agent, keyed by station, so a station's timeline is only
-ever touched in its own partition. Each partition's watermark is the latest reading time seen
-there less the allowed lateness; a timer sends it as ticks to the stations of that partition, a
-slice at a time (streams/ticks.py), so a station that stopped talking is still judged.
+ever touched in its own partition. A station's readings are judged as its own clock passes them;
+each partition's watermark is the latest reading time seen there less the allowed lateness, and a
+timer sends it as ticks to the stations of that partition, a slice at a time (streams/ticks.py),
+so a station that stopped talking is still judged (streams/watermarks.py).
 Transitions go to Kafka ``alerts`` keyed by fingerprint, and from there to InfluxDB measurement
 ``alerts``; what air and noise stations derive for the city's figures goes to the fleet's agent
 (streams/fleet.py).
@@ -14,7 +15,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from faust.types import EventT, StreamT
+from faust.exceptions import ConsumerNotStarted
+from faust.types import TP, EventT, StreamT
 from pydantic import ValidationError
 
 from ingest.contract import Reading
@@ -55,10 +57,20 @@ EVALUATION_BATCH_SECONDS = 0.05
 
 #: Every station of the catalogue is ticked, heard from or not, so that silence counts from a
 #: restart too and the city's clock hears from every station it waits for.
+def log_end(partition: int) -> int | None:
+    """Where ``partition`` of ``readings`` ends, as this worker's consumer last fetched it; None
+    before its first fetch, or when the partition is not (or no longer) this worker's."""
+    try:
+        return app.consumer.highwater(TP(settings.readings_topic, partition))
+    except (AssertionError, AttributeError, ConsumerNotStarted):
+        return None
+
+
 watermarks = Watermarks(
     home_partitions(stations, settings.topic_partitions),
     LATENESS,
-    idle_after=settings.partition_idle_seconds,
+    idle_after=settings.idle_seconds,
+    log_end=log_end,
 )
 pacer = TickPacer(settings.tick_seconds)
 slices = Slices()
@@ -110,6 +122,7 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 continue
             if tick is None and event.message.topic == settings.ticks_topic:
                 continue  # a tick for a partition this worker has not seen a reading of yet
+            reached: list[datetime | None] = []  # how far the tick's stations that feed the fleet stand
             for station_id in stations_ticked(event.message.partition, tick) if tick else [key_of(event)]:
                 evaluator = evaluators.get(station_id)
                 if evaluator is None:
@@ -124,9 +137,12 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                     await refuse(event, "judge_failed", f"{station_id}: {type(error).__name__}: {error}")
                     continue
                 judged.alerts += [alert_event(t, rules_by_id[t.rule], evaluator.station) for t in transitions]
+                if tick is not None and derivers.get(station_id):
+                    reached.append(timeline.judged_to)
                 if len(judged.touched) >= HAND_ON_STATIONS:
                     await judged.hand_on()
-            if tick is not None and (everyone := rounds.judged(event.message.partition, tick)) is not None:
+            partition = event.message.partition
+            if tick is not None and (everyone := rounds.judged(partition, tick, reached)) is not None:
                 judged.progress[source_of(event.message.partition)] = everyone
         await judged.hand_on()
 
@@ -232,13 +248,15 @@ def judge(
     station_id = evaluator.station.id
     JUDGED.labels(event.message.topic).inc()
     if tick is not None:
-        watermark = tick.watermark
+        watermark = watermarks.for_station(station_id, tick.watermark)
+        if watermark is None:
+            return []  # not heard from yet, and not silent for long enough to be judged so
     else:
         try:
             reading = Reading.model_validate_json(event.value)
         except ValidationError:
             return []  # the storing agent sends it to the dead-letter topic
-        watermark = watermarks.saw(station_id, event.message.partition, reading.ts)
+        watermark = watermarks.saw(station_id, event.message.partition, reading.ts, event.message.offset)
         if not accept(timeline, reading):
             log.warning(
                 "late reading from %s at %s: stored, not judged (%d late so far)",

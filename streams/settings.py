@@ -39,8 +39,10 @@ class WorkerSettings(KafkaSettings):
     fleet_topic: str = "fleet"
     #: Derived measurements (AQI, night Leq, compliance, the plan's progress) on their way to InfluxDB.
     derived_topic: str = "derived"
-    #: A readings partition with no reading for this long (wall time) follows the quickest one's clock.
-    partition_idle_seconds: float = Field(30.0, gt=0)
+    #: A station silent this long (wall time), with nothing left to take from its readings
+    #: partition, is ticked on to the partition's clock; a partition quiet this long, with nothing
+    #: left, follows the quickest one's.
+    idle_seconds: float = Field(30.0, gt=0)
     #: The watermark trails the latest reading time by this much: readings up to this late are
     #: still judged in order, and every alert waits this long (in event time) before it is judged.
     allowed_lateness_seconds: float = Field(60.0, ge=0)

@@ -8,8 +8,8 @@ few records per timer run, a round of slices spread over about ``ROUND_SECONDS``
 fleet's size, so the worker's other core-time is left to readings. A station's minute tick may
 come up to half a minute later in wall time; what it judges does not change.
 
-The fleet's clock needs to know when every station of a partition has been judged to a
-watermark: the round's last slice says so. Slices go to their partition in order, so by then
+The fleet's clock needs to know how far every station of a partition has been judged: the
+round's last slice says so. Slices go to their partition in order, so by then
 the round's earlier slices have been judged.
 """
 
@@ -107,16 +107,21 @@ class Rounds:
     """How far a round has judged every station of its partition, as its slices are judged."""
 
     def __init__(self) -> None:
-        self._floor: dict[int, datetime] = {}
+        #: The lowest point reached so far in each partition's round (None: a station not judged yet).
+        self._floor: dict[int, datetime | None] = {}
 
-    def judged(self, partition: int, tick: Tick) -> datetime | None:
-        """The watermark every station of ``partition`` has now been judged to, on the round's
-        last slice; None before it, or for a round begun before this worker started (the next
-        round tells)."""
+    def judged(self, partition: int, tick: Tick, reached: list[datetime | None]) -> datetime | None:
+        """The point every station of ``partition`` has now been judged to, on the round's last
+        slice; None before it, for a round begun before this worker started (the next round
+        tells), or while a station has not been judged at all. ``reached`` is how far each
+        station of the slice that the fleet waits for now stands (None: not judged yet): a
+        station still talking is judged by its own clock, which may be behind the tick's."""
+        stands = [point for point in reached if point is not None]
+        lowest = None if len(stands) < len(reached) else min(stands, default=tick.watermark)
         if tick.part == 0:
-            floor = tick.watermark
+            floor = lowest
         elif partition in self._floor:
-            floor = min(self._floor[partition], tick.watermark)
+            floor = _lower(self._floor[partition], lowest)
         else:
             return None
         if tick.last:
@@ -124,3 +129,7 @@ class Rounds:
             return floor
         self._floor[partition] = floor
         return None
+
+
+def _lower(one: datetime | None, other: datetime | None) -> datetime | None:
+    return None if one is None or other is None else min(one, other)

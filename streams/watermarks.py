@@ -1,14 +1,20 @@
-"""Per ``readings`` partition: the event clock that ticks drive, with idle partitions let go.
+"""Each station's event clock, each ``readings`` partition's watermark, and the ticks they drive.
 
-A partition's watermark is the latest reading time seen there, less the allowed lateness. Its
-readings come in log order, so the watermark never runs ahead of readings still to come in it,
-except by the lateness it allows; a fleet-wide one would, whenever one partition lags another
-during a catch-up (a tick could then overtake a station's own readings).
+A station's clock is the latest reading time seen from it, less the allowed lateness: its
+readings are judged as its clock passes them, so a reading is late only if it is older than its
+own station's clock allows, however far other stations are ahead. A backlog drained flat out
+interleaves stations that are hours apart (loggers uploading what they kept through an outage,
+one after another), and a partition-wide clock made most of them late.
 
-A partition that has carried no reading for ``idle_after`` seconds of wall time is idle, as in
-Flink: its watermark follows the quickest partition's, so the stations on it (all silent) are
-still judged and the city's clock does not wait for them. Only idleness looks at the wall
-clock, and it only ever concerns partitions with nothing to deliver.
+A partition's watermark is the latest reading time seen there less the lateness; ticks carry it
+to the partition's stations, so that a station that stopped talking is still judged. A tick takes
+a station no further than its own clock while it is still talking: only a station silent for
+``idle_after`` seconds of wall time, in a partition with nothing left for this worker to take, is
+taken on to the partition's watermark. Likewise a partition that carried no reading for
+``idle_after`` and has nothing left to take is idle, as in Flink: its watermark follows the
+quickest partition's, so its stations (all silent) are still judged and the city's clock does not
+wait for them. Only idleness looks at the wall clock, and it only ever concerns stations and
+partitions with nothing to deliver.
 """
 
 from __future__ import annotations
@@ -36,42 +42,65 @@ class Watermarks:
         lateness: timedelta,
         idle_after: float,
         clock: Callable[[], float] = time.monotonic,
+        log_end: Callable[[int], int | None] = lambda partition: None,
     ) -> None:
         #: The partition each station's readings arrive on, so its ticks carry that watermark.
         self.partition_of = dict(partition_of)
         self.lateness = lateness
         self.idle_after = idle_after
         self.clock = clock
-        #: When the first reading came: a partition is idle only once others have had readings.
+        #: The offset after a partition's last record, as the consumer last heard (None: not known).
+        self.log_end = log_end
+        #: When the first reading came: a station or partition is idle only once others have had readings.
         self.started: float | None = None
         self.latest: dict[int, datetime] = {}
         self.heard_at: dict[int, float] = {}
+        #: The offset of the last reading taken from each partition.
+        self.taken: dict[int, int] = {}
+        self.station_latest: dict[str, datetime] = {}
+        self.station_heard_at: dict[str, float] = {}
         #: The watermark last given out for each partition: it never goes back.
         self.given: dict[int, datetime] = {}
         #: The minute of the last tick sent to each partition.
         self.ticked: dict[int, datetime] = {}
 
-    def saw(self, station_id: str, partition: int, ts: datetime) -> datetime:
-        """A reading arrived on ``partition``: the partition's watermark now."""
+    def saw(self, station_id: str, partition: int, ts: datetime, offset: int) -> datetime:
+        """A reading arrived on ``partition`` at ``offset``: its station's clock now."""
+        now = self.clock()
         self.partition_of[station_id] = partition
         self.latest[partition] = max(self.latest.get(partition, ts), ts)
-        self.heard_at[partition] = self.clock()
+        self.heard_at[partition] = self.station_heard_at[station_id] = now
+        self.taken[partition] = offset
+        self.station_latest[station_id] = latest = max(self.station_latest.get(station_id, ts), ts)
         if self.started is None:
-            self.started = self.heard_at[partition]
-        watermark = self.of(partition)
-        assert watermark is not None
-        return watermark
+            self.started = now
+        return latest - self.lateness
 
     def of(self, partition: int) -> datetime | None:
         candidates = [self.given.get(partition), self._own(partition)]
-        heard_at = self.heard_at.get(partition, self.started)
-        if heard_at is not None and self.clock() - heard_at >= self.idle_after:
+        if self._idle(self.heard_at.get(partition, self.started), partition):
             candidates += [self._own(other) for other in self.latest]
         known = [watermark for watermark in candidates if watermark is not None]
         if not known:
             return None
         self.given[partition] = max(known)
         return self.given[partition]
+
+    def for_station(self, station_id: str, watermark: datetime) -> datetime | None:
+        """How far a tick carrying its partition's ``watermark`` takes a station: to its own clock
+        while it talks, to the watermark once it is silent; None if it has no clock yet."""
+        partition = self.partition_of[station_id]
+        if self._idle(self.station_heard_at.get(station_id, self.started), partition):
+            return watermark
+        latest = self.station_latest.get(station_id)
+        return None if latest is None else min(watermark, latest - self.lateness)
+
+    def _idle(self, heard_at: float | None, partition: int) -> bool:
+        """Nothing heard for ``idle_after`` seconds, and nothing left in ``partition`` to take."""
+        if heard_at is None or self.clock() - heard_at < self.idle_after:
+            return False
+        end, taken = self.log_end(partition), self.taken.get(partition)
+        return end is None or taken is None or end <= taken + 1
 
     def _own(self, partition: int) -> datetime | None:
         latest = self.latest.get(partition)

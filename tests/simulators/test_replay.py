@@ -124,7 +124,7 @@ def test_a_replay_at_100x_raises_the_same_alerts_as_at_1x(
     told: dict[int, list[tuple[object, ...]]] = {}
     for speed in (1, 100):
         with running_services(tmp_path / f"stack-{speed}", kafka_broker) as services:
-            quick = {"ENVALERT_ALLOWED_LATENESS_SECONDS": "0", "ENVALERT_PARTITION_IDLE_SECONDS": "2"}
+            quick = {"ENVALERT_ALLOWED_LATENESS_SECONDS": "0", "ENVALERT_IDLE_SECONDS": "2"}
             pipeline = Pipeline(services, tmp_path / f"pipeline-{speed}", catalogue, quick)
             try:
                 pipeline.start_all()

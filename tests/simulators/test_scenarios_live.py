@@ -43,7 +43,7 @@ def test_a_scenario_end_to_end(
             sid: s.model_dump(mode="json", exclude={"id"}, exclude_defaults=True)
             for sid, s in stations.items()
         },
-        ENVALERT_PARTITION_IDLE_SECONDS="3",
+        ENVALERT_IDLE_SECONDS="3",
     )
     pipeline.start_all()
     readings = scenario.readings(stations)

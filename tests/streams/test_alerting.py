@@ -190,7 +190,7 @@ def test_noise_vocs_and_groundwater_episodes_over_mqtt(
     readings.sort(key=lambda reading: reading.ts)
     # VOC-1 and GW-1 stop at 03:40 while NOI-1 goes on, each on its own partition: once theirs
     # are idle, their clock follows NOI-1's and their silence is noticed.
-    pipeline = pipeline_factory(FAMILIES, ENVALERT_PARTITION_IDLE_SECONDS="3")
+    pipeline = pipeline_factory(FAMILIES, ENVALERT_IDLE_SECONDS="3")
     pipeline.start_all()
     publish_readings(services.mqtt_settings(), readings)
 

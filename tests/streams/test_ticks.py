@@ -101,8 +101,22 @@ def test_a_huge_fleet_still_finishes_its_round_in_about_round_seconds(tick_secon
 
 def test_progress_is_the_lowest_watermark_of_a_round_seen_from_its_first_slice() -> None:
     rounds = Rounds()
-    assert rounds.judged(0, Tick(watermark=T0 + MINUTE, part=1, parts=2)) is None, "begun before a restart"
-    assert rounds.judged(0, Tick(watermark=T0 + MINUTE, part=0, parts=2)) is None
-    assert rounds.judged(0, Tick(watermark=T0, part=1, parts=2)) == T0, "capped lower on its last slice"
-    assert rounds.judged(1, Tick(watermark=T0, part=0, parts=1)) == T0
-    assert rounds.judged(0, Tick(watermark=T0 + 2 * MINUTE, part=1, parts=2)) is None, "that round is over"
+    assert rounds.judged(0, Tick(watermark=T0 + MINUTE, part=1, parts=2), []) is None, (
+        "begun before a restart"
+    )
+    assert rounds.judged(0, Tick(watermark=T0 + MINUTE, part=0, parts=2), []) is None
+    assert rounds.judged(0, Tick(watermark=T0, part=1, parts=2), []) == T0, "capped lower on its last slice"
+    assert rounds.judged(1, Tick(watermark=T0, part=0, parts=1), []) == T0
+    assert rounds.judged(0, Tick(watermark=T0 + 2 * MINUTE, part=1, parts=2), []) is None, (
+        "that round is over"
+    )
+
+
+def test_progress_waits_for_the_station_furthest_behind_and_for_one_not_judged_yet() -> None:
+    rounds = Rounds()
+    behind = T0 - 30 * MINUTE
+    assert rounds.judged(0, Tick(watermark=T0, part=0, parts=2), [T0, behind]) is None
+    assert rounds.judged(0, Tick(watermark=T0, part=1, parts=2), [T0]) == behind
+    assert rounds.judged(0, Tick(watermark=T0, part=0, parts=2), [None, T0]) is None
+    assert rounds.judged(0, Tick(watermark=T0, part=1, parts=2), [T0]) is None, "a station not judged yet"
+    assert rounds.judged(1, Tick(watermark=T0, part=0, parts=1), [T0 + MINUTE]) == T0 + MINUTE
