@@ -21,6 +21,7 @@ from rules.model import (
     Aggregation,
     FlaggedFor,
     HourlyAqi,
+    HourlyMean,
     Latest,
     Mean,
     NightLeq,
@@ -86,6 +87,8 @@ def on_reading(
             return _trailing_mean(compute, state, reading)
         case Mean():
             return _calendar_mean(compute, state, reading)
+        case HourlyMean():
+            return _hourly_mean(compute, state, hourly.add(state.hour, reading, [compute.metric]))
         case NightLeq():
             return _night_leq(compute, state, reading)
         case Rate():
@@ -107,7 +110,7 @@ def on_reading(
 def clocked(compute: Aggregation) -> bool:
     """Whether ``on_tick`` has anything to do for ``compute``: for the others a tick is a no-op."""
     calendar = isinstance(compute, Mean) and compute.align == "calendar"
-    return calendar or isinstance(compute, NightLeq | HourlyAqi | Silence | FlaggedFor)
+    return calendar or isinstance(compute, HourlyMean | NightLeq | HourlyAqi | Silence | FlaggedFor)
 
 
 def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Observation]:
@@ -116,9 +119,13 @@ def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Obs
         case Mean(align="calendar"):
             if state.period is not None and ms(now) >= state.period + compute.window // MS:
                 return _close_mean(compute, state)
+        case HourlyMean():
+            return _hourly_mean(compute, state, hourly.close_due(state.hour, now))
         case NightLeq():
+            closed = _night_hours(compute, state, hourly.close_due(state.hour, now, energy=True))
             if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
-                return _close_night(compute, state)
+                closed += _close_night(compute, state)
+            return closed
         case HourlyAqi():
             return _hourly_aqi(state, hourly.close_due(state.hour, now))
         case Silence():
@@ -198,28 +205,64 @@ def _period_name(start: int, window: timedelta) -> tuple[str, str]:
     return f"hour {hours}", f"{hours}时段"
 
 
+def _hourly_mean(
+    compute: HourlyMean, state: WindowState, closed_hours: list[hourly.ClosedHour]
+) -> list[Observation]:
+    observed = []
+    for hour in closed_hours:
+        mean = hour.means.get(compute.metric)
+        if mean is not None:
+            state.samples.add(hour.start, mean)
+        end = hour.start + hourly.HOUR_MS
+        state.samples.drop_before(end - compute.window // MS)
+        if len(state.samples) < compute.min_hours:
+            continue
+        average = math.fsum(state.samples.values) / len(state.samples)
+        if compute.window == hourly.HOUR_MS * MS:
+            names = _period_name(hour.start, compute.window)
+        else:
+            names = (
+                f"{_span(compute.window)} mean of hourly values to {at_ms(end):%Y-%m-%d %H}:00",
+                f"截至{at_ms(end):%Y-%m-%d %H}时的{_span_zh(compute.window)}平均",
+            )
+        observed.append(Observation(average, at_ms(end), *names))
+    return observed
+
+
 def _night_leq(compute: NightLeq, state: WindowState, reading: Reading) -> list[Observation]:
-    closed: list[Observation] = []
+    closed = _night_hours(compute, state, hourly.add(state.hour, reading, [compute.metric], energy=True))
     if state.period is not None and reading.ts >= noise.night_end(at_ms(state.period).date()):
-        closed = _close_night(compute, state)
-    value = judged_value(reading, compute.metric)
-    if value is None or not noise.is_night(reading.ts):
-        return closed
-    night = noise.night_of(reading.ts)
-    start = ms(noise.night_end(night) - timedelta(hours=8))
-    if state.period is None:
-        state.period = start
-    if start == state.period:
-        state.total += 10 ** (value / 10)
-        state.count += 1
+        closed += _close_night(compute, state)
+    return closed
+
+
+def _night_hours(
+    compute: NightLeq, state: WindowState, closed_hours: list[hourly.ClosedHour]
+) -> list[Observation]:
+    """File each valid hourly Leq in its night, closing the open night when an hour is past it."""
+    closed: list[Observation] = []
+    for hour in closed_hours:
+        begin = at_ms(hour.start)
+        if state.period is not None and begin >= noise.night_end(at_ms(state.period).date()):
+            closed += _close_night(compute, state)
+        leq = hour.means.get(compute.metric)
+        if leq is None or not noise.is_night(begin):
+            continue
+        start = ms(noise.night_end(noise.night_of(begin)) - timedelta(hours=8))
+        if state.period is None:
+            state.period = start
+        if start == state.period:
+            state.total += 10 ** (leq / 10)
+            state.count += 1
     return closed
 
 
 def _close_night(compute: NightLeq, state: WindowState) -> list[Observation]:
+    """The open night's Leq, the energy average of its valid hourly Leq, if it has enough of them."""
     assert state.period is not None
     night = at_ms(state.period).date()
+    enough = state.count >= compute.min_hours
     leq = 10 * math.log10(state.total / state.count) if state.count else math.nan
-    enough = state.count >= compute.min_samples
     state.period, state.total, state.count = None, 0.0, 0
     return (
         [Observation(leq, noise.night_end(night), f"night of {night:%Y-%m-%d}", f"{night:%Y-%m-%d}夜间")]
@@ -254,6 +297,8 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
 def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
     observed = []
     for hour in closed_hours:
+        if not hour.means:
+            continue  # no pollutant with an hourly value: no AQI for the hour
         result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
         name, name_zh = _period_name(hour.start, timedelta(hours=1))
         end = at_ms(hour.start + hourly.HOUR_MS)

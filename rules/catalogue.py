@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
 
 from ingest.config_files import load_yaml
 from rules.durations import format_duration
 from rules.model import (
+    Aggregation,
     ByAttribute,
     Catalogue,
     Condition,
+    FleetAggregation,
     FleetRule,
     FromStandard,
     FromStation,
+    HeavyDayBudget,
+    HourlyAqi,
+    HourlyMean,
+    Mean,
+    NightCompliance,
+    NightLeq,
+    ProjectedGoodDays,
+    Rate,
     Rule,
     Threshold,
+    YearToDateMean,
 )
 from rules.standards.limits import AMMONIA_SLIP
 from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
+from rules.standards.validity import EIGHT_HOUR_MEANS_FOR_A_DAY, HOUR_COVERAGE, HOURS_FOR_8H, HOURS_FOR_A_DAY
 
 SHIPPED = Path(str(files("rules") / "catalogue.yaml"))
 
@@ -96,7 +109,50 @@ def explain(rule: Rule | FleetRule) -> str:
             f"  source:     {rule.source}",
             f"  applies to: {subjects(rule)}",
             f"  computes:   {', '.join(f'{key}={value}' for key, value in compute.items())}",
+            f"  validity:   {validity_words(rule.compute)}",
             *(f"  condition:  {line}" for line in condition_words(rule.condition)),
             f"  notifies:   {', '.join(role.value for role in rule.notify)}",
         ]
     )
+
+
+HOURLY_VALUE = (
+    f"an hourly value needs {HOUR_COVERAGE // timedelta(minutes=1)} minutes of data in its hour at the "
+    "station's cadence (GB 3095-2012 §8)"
+)
+DAYS = (
+    f"a station's day needs {HOURS_FOR_A_DAY} valid hourly values of a pollutant, O3's daily maximum "
+    f"8 h mean {EIGHT_HOUR_MEANS_FOR_A_DAY} valid 8 h means of {HOURS_FOR_8H} hourly values each "
+    "(GB 3095-2012 §8, HJ 663-2013)"
+)
+
+
+def validity_words(compute: Aggregation | FleetAggregation) -> str:
+    """How much data the rule's window needs before it is judged; with less, the alert keeps its state."""
+    match compute:
+        case HourlyMean():
+            hours = int(compute.window / timedelta(hours=1))
+            if hours == 1:
+                return f"{HOURLY_VALUE}; a clock hour without one is not judged"
+            return f"{HOURLY_VALUE}; the window needs {compute.min_hours} valid hourly values of its {hours}"
+        case NightLeq():
+            return (
+                f"an hourly Leq needs {HOUR_COVERAGE // timedelta(minutes=1)} minutes of data in its hour "
+                f"at the station's cadence; a night needs {compute.min_hours} of its 8 hours (envalert's "
+                "choice: GB 3096-2008 and HJ 640-2012 ask for continuous monitoring without a share)"
+            )
+        case HourlyAqi():
+            return f"{HOURLY_VALUE}; an hour with no pollutant's hourly value has no AQI"
+        case Mean(align="calendar"):
+            return f"at least {compute.min_samples} N-flagged readings in the period"
+        case Mean():
+            return f"at least {compute.min_samples} N-flagged readings in the window"
+        case Rate():
+            return "N-flagged readings spanning at least half the window"
+        case HeavyDayBudget():
+            return f"city days from the stations' valid days: {DAYS}"
+        case NightCompliance():
+            return "station-nights with a valid night Leq (see noise.night.leq)"
+        case YearToDateMean() | ProjectedGoodDays():
+            return f"at least {compute.min_days} valid days this year: {DAYS}"
+    return "each reading by itself"

@@ -1,8 +1,10 @@
 """Per-station results that the fleet gathers: a station's hour and day of air, its night of noise.
 
-A day of air follows GB 3095-2012's data validity: a pollutant's 24 h mean needs 20 hourly
-means; O3's daily maximum 8 h mean is taken over the 8 h windows inside the day that hold at
-least 6 hourly means. The day's AQI (HJ 633-2012) uses whatever is valid.
+A day of air follows GB 3095-2012 §8's data validity: an hourly mean needs 45 minutes of data, a
+pollutant's 24 h mean 20 hourly means; O3's daily maximum 8 h mean is taken over the 8 h windows
+inside the day that hold at least 6 hourly means, and needs 14 of them unless it is above the
+limit anyway (HJ 663-2013). The day's AQI (HJ 633-2012) uses whatever is valid. A night of noise
+is the energy average of its valid hourly Leq, and needs 6 of its 8 hours.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from rules.aggregations import Observation, WindowState, on_reading, on_tick
 from rules.hourly import at_ms, day_end
 from rules.model import NightLeq
 from rules.standards.aqi import Averaging, Pollutant, aqi
+from rules.standards.limits import AMBIENT_CLASS_II
 from rules.standards.noise import ZONE_LIMITS
-
-MIN_HOURS_FOR_A_DAY = 20
-MIN_HOURS_FOR_8H = 6
+from rules.standards.validity import EIGHT_HOUR_MEANS_FOR_A_DAY, HOURS_FOR_8H, HOURS_FOR_A_DAY
 
 
 class StationHour(BaseModel):
@@ -115,6 +116,8 @@ class DailyAir:
     def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> Facts:
         facts = Facts()
         for hour in hours:
+            if not hour.means:
+                continue  # no pollutant with an hourly value: the hour does not count
             result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
             facts.hours.append(
                 StationHour(
@@ -144,12 +147,11 @@ class DailyAir:
         means = {
             metric: math.fsum(values) / len(values)
             for metric, slots in hours.items()
-            if len(values := [v for v in slots if v is not None]) >= MIN_HOURS_FOR_A_DAY
+            if len(values := [v for v in slots if v is not None]) >= HOURS_FOR_A_DAY
         }
         o3 = hours.get("o3", [])
         o3_max_1h = max((v for v in o3 if v is not None), default=None)
-        windows = [[v for v in o3[start : start + 8] if v is not None] for start in range(17)] if o3 else []
-        o3_max_8h = max((math.fsum(w) / len(w) for w in windows if len(w) >= MIN_HOURS_FOR_8H), default=None)
+        o3_max_8h = _o3_max_8h(o3)
         concentrations = {
             (Pollutant(metric), Averaging.DAY): mean for metric, mean in means.items() if metric != "o3"
         }
@@ -172,10 +174,26 @@ class DailyAir:
         ]
 
 
+O3_DAILY_MAX_8H = AMBIENT_CLASS_II[(Pollutant.O3, Averaging.EIGHT_HOURS)]
+
+
+def _o3_max_8h(o3: list[float | None]) -> float | None:
+    """The day's maximum 8 h mean of O3 over the 17 windows inside the day, each valid with 6
+    hourly values; it needs 14 valid windows, unless it is above the limit even so (HJ 663-2013)."""
+    windows = [[v for v in o3[start : start + 8] if v is not None] for start in range(17)] if o3 else []
+    means = [math.fsum(w) / len(w) for w in windows if len(w) >= HOURS_FOR_8H]
+    highest = max(means, default=None)
+    if highest is None or (
+        len(means) < EIGHT_HOUR_MEANS_FOR_A_DAY and not O3_DAILY_MAX_8H.broken_by(highest)
+    ):
+        return None
+    return highest
+
+
 class NightlyNoise:
     """One noise station's nights, each closed at 06:00 into a StationNight against its zone's limit."""
 
-    COMPUTE = NightLeq(function="night_leq", min_samples=1)
+    COMPUTE = NightLeq(function="night_leq")
 
     def __init__(self, station: Station) -> None:
         if station.zone is None:

@@ -1,21 +1,25 @@
 """Clock-hour means of the air pollutants: the building block of hourly AQI and of daily values.
 
-Only N-flagged values count. A reading in a later hour closes the open one; a reading for an
-hour already closed is late and ignored (the stream counts late readings).
+Only N-flagged values count, and an hour's mean only when they cover 45 minutes of it at the
+station's cadence (GB 3095-2012 §8). A reading in a later hour closes the open one; a reading for
+an hour already closed is late and ignored (the stream counts late readings).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
 from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
 from rules.standards.aqi import BREAKPOINTS, AqiResult, Averaging, Pollutant, aqi
+from rules.standards.validity import HOUR_COVERAGE
 
 HOUR_MS = 3_600_000
+MS = timedelta(milliseconds=1)
 POLLUTANTS = [pollutant.value for pollutant in Pollutant]
 PARTICULATES = {Pollutant.PM10.value, Pollutant.PM25.value}
 
@@ -47,38 +51,76 @@ def day_end(day: date) -> datetime:
 @dataclass(frozen=True)
 class ClosedHour:
     start: int  # epoch ms
+    #: The hour's valid means by metric: those with ``HOUR_COVERAGE`` of data.
     means: dict[str, float]
+    #: The metrics with some data in the hour, but too little to make an hourly value.
+    lacking: list[str] = field(default_factory=list)
+
+
+#: How many of a station's latest gaps between readings its cadence is taken from.
+GAPS_KEPT = 15
+
+
+class Cadence(BaseModel):
+    """A station's usual spacing between readings: the median of its latest gaps, so that an
+    outage or a burst does not change it, but a station that changes its cadence is followed."""
+
+    last: int | None = None
+    gaps: list[int] = Field(default_factory=list)
+
+    def saw(self, at: int) -> None:
+        if self.last is not None and at > self.last:
+            self.gaps = [*self.gaps, at - self.last][-GAPS_KEPT:]
+        self.last = max(at, self.last or at)
+
+    def usual(self) -> int | None:
+        """The usual gap in ms (at most an hour); None before the second reading."""
+        return min(sorted(self.gaps)[len(self.gaps) // 2], HOUR_MS) if self.gaps else None
 
 
 class HourState(BaseModel):
     start: int | None = None
     sums: dict[str, tuple[float, int]] = Field(default_factory=dict)
+    cadence: Cadence = Field(default_factory=Cadence)
 
 
-def add(state: HourState, reading: Reading) -> list[ClosedHour]:
+def add(
+    state: HourState, reading: Reading, metrics: Iterable[str] = POLLUTANTS, energy: bool = False
+) -> list[ClosedHour]:
+    """Count ``reading``'s N-flagged values of ``metrics`` in its clock hour, closing the open
+    hour if this one is later. ``energy``: sum sound levels as energies, for an energy-average Leq."""
     start = period_start(reading.ts)
-    closed = close(state) if state.start is not None and start > state.start else []
+    state.cadence.saw(ms(reading.ts))
+    closed = close(state, energy) if state.start is not None and start > state.start else []
     if state.start is None:
         state.start = start
     if start == state.start:
-        for metric in POLLUTANTS:
+        for metric in metrics:
             value = reading.values.get(metric)
             if value is not None and reading.flag(metric) is Flag.NORMAL:
                 total, count = state.sums.get(metric, (0.0, 0))
-                state.sums[metric] = (total + value, count + 1)
+                state.sums[metric] = (total + (10 ** (value / 10) if energy else value), count + 1)
     return closed
 
 
-def close_due(state: HourState, now: datetime) -> list[ClosedHour]:
-    return close(state) if state.start is not None and ms(now) >= state.start + HOUR_MS else []
+def close_due(state: HourState, now: datetime, energy: bool = False) -> list[ClosedHour]:
+    return close(state, energy) if state.start is not None and ms(now) >= state.start + HOUR_MS else []
 
 
-def close(state: HourState) -> list[ClosedHour]:
+def close(state: HourState, energy: bool = False) -> list[ClosedHour]:
+    """The open hour: a metric's mean is valid when its readings, each covering the station's
+    usual gap, cover ``HOUR_COVERAGE`` of the hour (GB 3095-2012 §8)."""
     assert state.start is not None
-    means = {metric: total / count for metric, (total, count) in state.sums.items()}
-    closed = ClosedHour(state.start, means)
+    usual = state.cadence.usual()
+    means, lacking = {}, []
+    for metric, (total, count) in state.sums.items():
+        if usual is not None and count * usual >= HOUR_COVERAGE // MS:
+            means[metric] = 10 * math.log10(total / count) if energy else total / count
+        else:
+            lacking.append(metric)
+    closed = ClosedHour(state.start, means, lacking)
     state.start, state.sums = None, {}
-    return [closed] if means else []
+    return [closed] if means or lacking else []
 
 
 def hourly_aqi(hour: ClosedHour, so2_history: list[float]) -> tuple[AqiResult, list[float]]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ingest.contract import METRICS, Flag, Kind, StationId
 from ingest.stations import NoiseZone, Station
 from rules.durations import Duration
+from rules.standards.validity import HOURS_FOR_A_NIGHT
 
 
 class Strict(BaseModel):
@@ -82,12 +83,34 @@ class Mean(Strict):
     min_samples: int = Field(1, ge=1)
 
 
+class HourlyMean(Strict):
+    """Mean of the valid clock-hour means in a trailing window of whole hours, judged as each
+    hour closes: long windows are built from hourly values, as GB 3095-2012 §8 averages them.
+    An hour's mean is valid with 45 minutes of data at the station's cadence; the window needs
+    ``min_hours`` of them (24 h: 20, 8 h: 6; 1 h: the clock hour itself)."""
+
+    function: Literal["hourly_mean"]
+    metric: str
+    window: Duration
+    min_hours: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _whole_hours(self) -> HourlyMean:
+        hours = self.window / timedelta(hours=1)
+        if hours != int(hours) or hours < 1:
+            raise ValueError(f"window {self.window} is not a whole number of hours")
+        if self.min_hours > hours:
+            raise ValueError(f"min_hours {self.min_hours} is more than the {int(hours)} hours of the window")
+        return self
+
+
 class NightLeq(Strict):
-    """Energy-average LAeq over the night period 22:00–06:00 (GB 3096-2008), judged at 06:00."""
+    """Energy-average LAeq of the night 22:00–06:00 (GB 3096-2008), judged at 06:00, from the
+    night's valid hourly Leq (45 minutes of data each); a night needs ``min_hours`` of its 8."""
 
     function: Literal["night_leq"]
     metric: Literal["laeq"] = "laeq"
-    min_samples: int = Field(1, ge=1)
+    min_hours: int = Field(HOURS_FOR_A_NIGHT, ge=1, le=8)
 
 
 class Rate(Strict):
@@ -135,12 +158,12 @@ class OutOfRange(Strict):
 
 
 Aggregation = Annotated[
-    Latest | Mean | NightLeq | Rate | HourlyAqi | Stuck | Silence | FlaggedFor | OutOfRange,
+    Latest | Mean | HourlyMean | NightLeq | Rate | HourlyAqi | Stuck | Silence | FlaggedFor | OutOfRange,
     Field(discriminator="function"),
 ]
 
 #: Functions that judge a pollutant or level against a limit: they use only N-flagged data.
-LIMIT_FUNCTIONS = {"latest", "mean", "night_leq", "rate_per_day", "hourly_aqi"}
+LIMIT_FUNCTIONS = {"latest", "mean", "hourly_mean", "night_leq", "rate_per_day", "hourly_aqi"}
 
 
 # --- thresholds, which may depend on the station ---------------------------------------------

@@ -46,19 +46,22 @@ def test_hourly_aqi_one_heavy_hour_is_not_sustained_and_200_is_quiet(catalogue: 
 
 
 def test_pm25_24h_mean_warns_escalates_steps_down_and_clears(catalogue: Catalogue) -> None:
+    """One reading an hour: each is its hour's value. The 24 h mean of hourly values is judged as
+    each hour closes, once it holds 20 of them (GB 3095-2012 §8)."""
     run = Run(catalogue, "air.pm25.24h", AIR)
-    hourly = [76.0] * 12 + [300.0] * 6 + [10.0] * 30
+    hourly = [76.0] * 20 + [300.0] * 8 + [10.0] * 30
     run.feed(
         reading(Kind.AIR, at, pm25=value)
         for at, value in zip(every(T0, HOUR, len(hourly)), hourly, strict=True)
     )
-    assert run.story() == [
-        ("firing", "warning"),  # 12th reading: mean 76 > 75 with the 12 samples it needs
-        ("firing", "critical"),  # 6th reading of 300: (12·76 + 6·300)/18 = 150.7 > 150
-        ("firing", "warning"),
-        ("resolved", "warning"),
+    assert [(t.state, t.severity and t.severity.value, (t.at - T0) / HOUR) for t in run.transitions] == [
+        ("firing", "warning", 20),  # 20th hour closed: mean 76 > 75 with the 20 hours it needs
+        ("firing", "critical", 28),  # hours 4–27: (16·76 + 8·300)/24 = 150.7 > 150
+        ("firing", "warning", 31),  # (13·76 + 8·300 + 3·10)/24 = 142.4 ≤ 150 − 5
+        ("resolved", "warning", 48),  # hours 24–47: (4·300 + 20·10)/24 = 58.3 ≤ 75 − 5
     ]
     assert run.transitions[0].value == 76 and run.transitions[0].threshold == 75
+    assert run.transitions[0].window == "24h mean of hourly values to 2026-07-01 20:00"
 
 
 def test_pm25_24h_mean_at_the_limit_and_flagged_data_are_quiet(catalogue: Catalogue) -> None:

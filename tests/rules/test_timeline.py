@@ -20,14 +20,15 @@ LATENESS = timedelta(minutes=2)
 
 
 def day_of_air(seed: int = 1) -> list[Reading]:
-    """Half a day of readings every minute (± 30 s), heavy pollution 05:00–09:00, silence 10:00–10:45."""
+    """22 hours of readings every minute (± 30 s), heavy pollution 05:00–13:00, silence 10:00–10:45
+    (which leaves too little of that hour to count)."""
     rng = random.Random(seed)
     readings = []
-    for step in range(12 * 60):
+    for step in range(22 * 60):
         at = T0 + timedelta(minutes=step, seconds=rng.randrange(30))
         if T0 + timedelta(hours=10) <= at < T0 + timedelta(hours=10, minutes=45):
             continue  # the station is silent
-        heavy = 5 <= at.hour < 9
+        heavy = 5 <= at.hour < 13
         readings.append(reading(Kind.AIR, at, pm25=rng.uniform(160, 260) if heavy else rng.uniform(20, 60)))
     return readings
 
@@ -110,4 +111,4 @@ def test_a_reading_delivered_twice_before_it_is_judged_is_judged_once() -> None:
     first = reading(Kind.AIR, T0, pm25=30)
     assert accept(timeline, first) and accept(timeline, first.model_copy())
     advance(timeline, evaluator, T0 + timedelta(minutes=1))
-    assert len(timeline.rules.rules["air.pm25.24h"].window.samples) == 1
+    assert timeline.rules.rules["air.pm25.24h"].window.hour.sums["pm25"][1] == 1

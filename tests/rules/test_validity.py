@@ -1,0 +1,131 @@
+"""Data validity: a window is judged only when it holds the data its standard asks for.
+
+GB 3095-2012 §8: an hourly value needs at least 45 minutes of data in the hour, a 24 h mean 20
+hourly values, an 8 h mean 6. A station's cadence says how much of the hour each reading covers,
+so a station reporting every minute and one reporting every hour are both judged fairly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from ingest.contract import Kind
+from ingest.stations import NoiseZone
+from rules.catalogue import all_rules, explain
+from rules.derived import DailyAir, DerivedState, NightlyNoise
+from rules.hourly import ClosedHour, HourState, add, close_due
+from rules.model import Catalogue
+from tests.rules.conftest import T0, Run, every, reading, station
+
+AIR = station(Kind.AIR)
+NOISE = station(Kind.NOISE, zone=NoiseZone.Z2)  # night limit 50 dB(A)
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+
+
+def minutes_of(kind: Kind, start: timedelta, count: int, **values: float) -> list:  # type: ignore[type-arg]
+    return [reading(kind, at, **values) for at in every(T0 + start, MINUTE, count)]
+
+
+def test_twelve_minutes_of_pm25_make_no_24_hour_mean(catalogue: Catalogue) -> None:
+    run = Run(catalogue, "air.pm25.24h", AIR).feed(minutes_of(Kind.AIR, timedelta(0), 12, pm25=80))
+    assert run.tick(T0 + 3 * HOUR).story() == []
+
+
+def test_a_24_hour_mean_needs_20_valid_hours(catalogue: Catalogue) -> None:
+    """Three readings an hour, every 20 minutes: each hour is whole. 19 hours of 80 are quiet; the
+    20th hour's close makes the first 24 h mean, 80 > 75."""
+    run = Run(catalogue, "air.pm25.24h", AIR)
+    run.feed(reading(Kind.AIR, at, pm25=80) for at in every(T0, timedelta(minutes=20), 19 * 3))
+    assert run.tick(T0 + 19 * HOUR).story() == []
+    run.feed(reading(Kind.AIR, at, pm25=80) for at in every(T0 + 19 * HOUR, timedelta(minutes=20), 3))
+    assert run.tick(T0 + 20 * HOUR).story() == [("firing", "warning")]
+    firing = run.transitions[0]
+    assert (firing.value, firing.at) == (80, T0 + 20 * HOUR)
+
+
+def test_a_single_reading_in_an_hour_makes_no_hourly_aqi(catalogue: Catalogue) -> None:
+    """A station reporting every minute: an hour with one reading of PM2.5 260 is not an hourly
+    value (it gave AQI 310 and, with the next such hour, fired the heavy-pollution rule)."""
+    run = Run(catalogue, "air.aqi.heavy", AIR).feed(minutes_of(Kind.AIR, timedelta(0), 60, pm25=20))
+    run.feed([reading(Kind.AIR, T0 + HOUR, pm25=260), reading(Kind.AIR, T0 + 2 * HOUR, pm25=260)])
+    assert run.tick(T0 + 4 * HOUR).story() == []
+
+
+def test_six_minutes_of_o3_make_no_8_hour_mean(catalogue: Catalogue) -> None:
+    run = Run(catalogue, "air.o3.8h", AIR).feed(minutes_of(Kind.AIR, timedelta(0), 6, o3=300))
+    assert run.tick(T0 + 9 * HOUR).story() == []
+
+
+def test_four_minutes_of_a_loud_night_make_no_night_leq(catalogue: Catalogue) -> None:
+    run = Run(catalogue, "noise.night.leq", NOISE)
+    run.feed(minutes_of(Kind.NOISE, timedelta(hours=23), 4, laeq=70))
+    assert run.tick(T0 + timedelta(days=1, hours=7)).story() == []
+
+
+def test_a_single_reading_makes_no_station_night() -> None:
+    tracker, state = NightlyNoise(NOISE), DerivedState()
+    nights = tracker.on_reading(state, reading(Kind.NOISE, T0 + timedelta(hours=23), laeq=70)).nights
+    nights += tracker.on_tick(state, T0 + timedelta(days=1, hours=7)).nights
+    assert nights == []
+
+
+def test_an_hour_needs_45_minutes_of_data_at_the_stations_cadence() -> None:
+    def closed(minutes: int, step: timedelta) -> ClosedHour:
+        state = HourState()
+        for at in every(T0 - step, step, 1 + minutes * MINUTE // step):  # one reading earlier: the cadence
+            add(state, reading(Kind.AIR, at, pm25=50))
+        (hour,) = close_due(state, T0 + HOUR)
+        return hour
+
+    assert closed(44, MINUTE).means == {} and closed(44, MINUTE).lacking == ["pm25"]
+    assert closed(45, MINUTE).means == {"pm25": 50}
+    assert closed(45, timedelta(minutes=15)).means == {"pm25": 50}, "three readings at a 15 min cadence"
+    assert closed(30, timedelta(minutes=15)).means == {}, "two readings at a 15 min cadence"
+
+
+def test_an_hourly_station_has_whole_hours() -> None:
+    state = HourState()
+    hours = [hour for at in every(T0, HOUR, 3) for hour in add(state, reading(Kind.AIR, at, pm25=50))]
+    assert [(hour.means, hour.lacking) for hour in hours] == [({"pm25": 50}, []), ({"pm25": 50}, [])]
+
+
+def test_a_night_leq_needs_6_valid_hours_of_the_8() -> None:
+    """Readings every 10 minutes from 22:00 to 04:00 (six whole hours) make a night; from 22:00 to
+    03:00 they do not."""
+
+    def nights(until_hours: int) -> list[date]:
+        tracker, state = NightlyNoise(NOISE), DerivedState()
+        found = []
+        for at in every(T0 + timedelta(hours=22), timedelta(minutes=10), until_hours * 6):
+            found += tracker.on_reading(state, reading(Kind.NOISE, at, laeq=45)).nights
+        found += tracker.on_tick(state, T0 + timedelta(days=1, hours=7)).nights
+        return [night.night for night in found]
+
+    assert nights(6) == [date(2026, 7, 1)]
+    assert nights(5) == []
+
+
+def test_explain_states_each_windows_validity_rule(catalogue: Catalogue) -> None:
+    rules = all_rules(catalogue)
+    for rule in rules.values():
+        (line,) = [line for line in explain(rule).splitlines() if line.startswith("  validity:")]
+        assert len(line) > len("  validity:   ") + 10, rule.id
+    assert "20 valid hourly values of its 24" in explain(rules["air.pm25.24h"])
+    assert "45 minutes of data" in explain(rules["air.pm25.24h"])
+    assert "6 of its 8 hours" in explain(rules["noise.night.leq"])
+
+
+def test_o3_daily_maximum_8_hours_needs_14_valid_8_hour_means_unless_it_exceeds() -> None:
+    """O3 only from 00:00 to 13:00: 8 of the day's 17 8-hour windows hold 6 hourly values. HJ
+    663-2013: fewer than 14 make no daily maximum, unless it is above the limit anyway."""
+
+    def o3_max_8h(o3: float) -> float | None:
+        tracker, state = DailyAir(AIR), DerivedState()
+        for hour, at in enumerate(every(T0, HOUR, 24)):
+            values = {"pm25": 30.0, **({"o3": o3} if hour < 13 else {})}
+            tracker.on_reading(state, reading(Kind.AIR, at, **values))
+        (day,) = tracker.on_tick(state, T0 + 24 * HOUR).days
+        return day.o3_max_8h
+
+    assert o3_max_8h(100) is None
+    assert o3_max_8h(200) == 200
