@@ -27,7 +27,16 @@ from ingest.contract import topic_for
 from ingest.guard import AddressGuard, GuardLimits, LogBudget
 from ingest.hj212.frame import Frame, FrameProblem, FrameReader, build_frame
 from ingest.hj212.mapping import DATA_COMMANDS, DEFAULT_FACTORS, UNPUBLISHED_UPLOADS, reading_of
-from ingest.hj212.packet import DATA_ANSWER, NOTIFICATION_ANSWER, Packet, PacketError, answer, parse_segment
+from ingest.hj212.packet import (
+    DATA_ANSWER,
+    NOTIFICATION_ANSWER,
+    Packet,
+    PacketError,
+    answer,
+    joined,
+    parse_segment,
+)
+from ingest.hj212.split import SplitMessages
 from ingest.publisher import AckedPublisher, PublishRefusedError, station_payload
 from ingest.secrets import SecretMissingError, expand
 from ingest.settings import GatewaySettings
@@ -95,6 +104,8 @@ class Connection:
     frame_began: float | None = None
     #: Refusals the log budget left out, by reason: summed up when the connection closes.
     unlogged: Counter[str] = field(default_factory=Counter)
+    #: The parts of split messages that have come so far (set when the connection opens).
+    split: SplitMessages | None = None
 
     def deadline(self, settings: GatewaySettings, pending: bool) -> float:
         """When the connection is closed unless a frame that signs in arrives: a new connection
@@ -149,6 +160,7 @@ class Gateway:
             return
         loop = asyncio.get_running_loop()
         connection = Connection(peer, host, loop.time())
+        connection.split = SplitMessages(self.settings.hj212_frame_seconds, loop.time)
         frames = FrameReader(self.settings.hj212_max_segment)
         log.info("connection from %s", peer)
         try:
@@ -268,6 +280,12 @@ class Gateway:
         if found is None:
             return
         packet, logger = found
+        parts = [packet]
+        if packet.pnum is not None:
+            whole = self._whole(packet, connection)
+            if whole is None:
+                return
+            packet, parts = whole
         if packet.cn in ANSWERS:
             self.counts["answers"] += 1
             return
@@ -282,10 +300,30 @@ class Gateway:
             )  # fmt: skip
         if not packet.cn.startswith("2"):
             self.counts["notifications"] += 1
-        if packet.wants_answer:
-            await self._answer(
-                writer, answer(packet, DATA_ANSWER if packet.cn.startswith("2") else NOTIFICATION_ANSWER)
+        for part in parts:
+            if part.wants_answer:
+                await self._answer(
+                    writer, answer(part, DATA_ANSWER if part.cn.startswith("2") else NOTIFICATION_ANSWER)
+                )
+
+    def _whole(self, part: Packet, connection: Connection) -> tuple[Packet, list[Packet]] | None:
+        """The message a part of a split packet completes, with all its parts; None until the
+        last part has come, or if the parts do not fit together (logged)."""
+        assert connection.split is not None
+        for mn, qn, come, count in connection.split.dropped():
+            seconds = self.settings.hj212_frame_seconds
+            detail = f"MN {mn}, QN {qn}: {come} of {count} parts came within {seconds:.0f} s; none answered"
+            self._refused(connection, "incomplete_split", detail)
+        parts = connection.split.add(part)
+        if parts is None:
+            return None
+        try:
+            return joined(parts), parts
+        except PacketError as error:
+            self._refused(
+                connection, error.reason, f"{error.detail} (MN {part.mn}, QN {part.qn}); none answered"
             )
+            return None
 
     async def _publish(self, packet: Packet, logger: Logger, connection: Connection) -> bool:
         """Publish the packet's reading; False if it is unusable or the broker did not ack it."""

@@ -1,7 +1,9 @@
 """HJ 212-2017 data segments: ``QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;CP=&&…&&``.
 
 ``parse_segment`` reads one into a ``Packet`` or raises ``PacketError`` (our own, with a reason
-code), whatever bytes it is given; ``Packet.segment`` writes one back, so the two round-trip.
+code), whatever bytes it is given; ``Packet.segment`` writes one back, so the two round-trip
+(for a packet whose CP names each key once). A message too long for one packet comes in parts,
+each with PNUM (how many) and PNO (which one); ``joined`` puts them back together.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from ingest.contract import CHINA_STANDARD_TIME
 
 #: HJ 212 times are local (Beijing) time, to the second; QN to the millisecond.
 TIME_FORMAT = "%Y%m%d%H%M%S"
-HEADER_FIELDS = ("QN", "ST", "CN", "PW", "MN", "Flag")
+HEADER_FIELDS = ("QN", "PNUM", "PNO", "ST", "CN", "PW", "MN", "Flag")
+#: The most parts a split message may have: a data logger's message is a few packets at most,
+#: and the gateway holds the parts until the last comes.
+MAX_PARTS = 64
 REQUIRED = ("ST", "CN", "PW", "MN")
 #: Answers a station may ask for (Flag bit 0) and the answer's CN.
 DATA_ANSWER, NOTIFICATION_ANSWER = "9014", "9013"
@@ -36,6 +41,9 @@ class Packet:
     mn: str
     qn: str | None = None
     flag: int | None = None
+    #: A part of a split message: how many parts, and which this is (from 1).
+    pnum: int | None = None
+    pno: int | None = None
     #: Per factor code (a34004 …), its fields (Rtd, Avg, Min, Max, Cou, Flag, SampleTime …).
     factors: dict[str, dict[str, str]] = field(default_factory=dict)
     #: The CP's other fields (DataTime, RtdInterval, QnRtn, ExeRtn …), in order.
@@ -51,7 +59,15 @@ class Packet:
         return parse_time(self.fields["DataTime"]) if "DataTime" in self.fields else None
 
     def segment(self) -> str:
-        header = {"QN": self.qn, "ST": self.st, "CN": self.cn, "PW": self.pw, "MN": self.mn}
+        header = {
+            "QN": self.qn,
+            "PNUM": None if self.pnum is None else str(self.pnum),
+            "PNO": None if self.pno is None else str(self.pno),
+            "ST": self.st,
+            "CN": self.cn,
+            "PW": self.pw,
+            "MN": self.mn,
+        }
         if self.flag is not None:
             header["Flag"] = str(self.flag)
         parts = [f"{name}={value}" for name, value in header.items() if value is not None]
@@ -94,24 +110,83 @@ def parse_segment(segment: bytes) -> Packet:
     flag = header.get("Flag")
     if flag is not None and not flag.isdigit():
         raise PacketError("bad_header", f"Flag={flag!r} is not a number")
+    pnum, pno = _part_numbers(header)
+    cn = header["CN"]
+    # Information uploads repeat a group per pollutant (PolId=…): only data uploads, whose
+    # values envalert takes, must name each key once.
+    fields, factors = _cp(rest[:-2], once=cn.startswith("2"))
+    return Packet(
+        st=header["ST"],
+        cn=cn,
+        pw=header["PW"],
+        mn=header["MN"],
+        qn=header.get("QN"),
+        flag=int(flag) if flag is not None else None,
+        pnum=pnum,
+        pno=pno,
+        factors=factors,
+        fields=fields,
+    )
+
+
+def _part_numbers(header: dict[str, str]) -> tuple[int | None, int | None]:
+    pnum, pno = header.get("PNUM"), header.get("PNO")
+    if pnum is None and pno is None:
+        return None, None
+    if pnum is None or pno is None:
+        raise PacketError("bad_header", "PNUM and PNO come together: a part needs both")
+    if not (pnum.isascii() and pnum.isdigit() and pno.isascii() and pno.isdigit()):
+        raise PacketError("bad_header", f"PNUM={pnum[:10]!r} and PNO={pno[:10]!r} must be numbers")
+    if not 1 <= int(pno) <= int(pnum) <= MAX_PARTS:
+        raise PacketError("bad_header", f"part {pno} of {pnum}: parts go from 1 to PNUM, at most {MAX_PARTS}")
+    return int(pnum), int(pno)
+
+
+def _cp(body: str, once: bool) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The CP's plain fields and its factors' fields; a key met again is refused if ``once``,
+    else the first is kept."""
     factors: dict[str, dict[str, str]] = {}
     fields: dict[str, str] = {}
-    body = rest[:-2]
     for group in body.split(";") if body else []:
         for name, value in _pairs(group.split(","), "CP").items():
             code, dash, part = name.partition("-")
             into = factors.setdefault(code, {}) if dash and code and part else fields
             key = part if into is not fields else name
             if key in into:
-                raise PacketError("bad_field", f"CP field {name} appears twice")
+                if once:
+                    raise PacketError("bad_field", f"CP field {name} appears twice")
+                continue
             into[key] = value
+    return fields, factors
+
+
+def joined(parts: list[Packet]) -> Packet:
+    """The message the parts of a split packet make, their CP fields together in PNO order; a
+    field in two parts is refused as it would be in one."""
+    ordered = sorted(parts, key=lambda part: part.pno or 0)
+    fields: dict[str, str] = {}
+    factors: dict[str, dict[str, str]] = {}
+    for part in ordered:
+        for name, value in part.fields.items():
+            if name in fields:
+                raise PacketError("bad_field", f"CP field {name} appears twice (in part {part.pno})")
+            fields[name] = value
+        for code, values in part.factors.items():
+            into = factors.setdefault(code, {})
+            for name, value in values.items():
+                if name in into:
+                    raise PacketError(
+                        "bad_field", f"CP field {code}-{name} appears twice (in part {part.pno})"
+                    )
+                into[name] = value
+    first = ordered[0]
     return Packet(
-        st=header["ST"],
-        cn=header["CN"],
-        pw=header["PW"],
-        mn=header["MN"],
-        qn=header.get("QN"),
-        flag=int(flag) if flag is not None else None,
+        st=first.st,
+        cn=first.cn,
+        pw=first.pw,
+        mn=first.mn,
+        qn=first.qn,
+        flag=first.flag,
         factors=factors,
         fields=fields,
     )

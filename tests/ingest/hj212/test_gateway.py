@@ -251,3 +251,35 @@ def test_a_bad_crc_can_be_tolerated_notifications_get_9013_and_idle_loggers_are_
         log = gw.log.read_text()
     assert "with a wrong CRC (CRC 'BEEF'" in log and "ENVALERT_HJ212_ACCEPT_BAD_CRC is on" in log
     assert "nothing for 2 s" in log
+
+
+def test_a_split_message_is_published_whole_once_and_each_part_answered(
+    services: Services, tmp_path: Path
+) -> None:
+    """HJ 212-2017 split packets (PNUM/PNO, Flag bit D): the reading is published once all its
+    parts have come, and only then is each part answered. An information upload that repeats a
+    group per pollutant (PolId=…) is answered, not refused."""
+    catalogue = write_catalogue(tmp_path / "stations.yaml", STATIONS)
+    head = f"QN=20261127080000000;PNUM=2;PNO={{}};ST=31;CN=2051;PW={PASSWORD};MN={MN};Flag=7"
+    first = build_frame(head.format(1) + f";CP=&&DataTime={START:%Y%m%d%H%M%S};a21001-Avg=2.2&&")
+    second = build_frame(head.format(2) + ";CP=&&a21001-Flag=N&&")
+    info = build_frame(
+        f"QN=20261127080001000;ST=31;CN=3020;PW={PASSWORD};MN={MN};Flag=5;"
+        f"CP=&&DataTime={START:%Y%m%d%H%M%S};PolId=a21001;PolId=a24088&&"
+    )
+    with mqtt_messages(services) as received, gateway(services, catalogue, tmp_path / "gw") as gw:
+        with socket.create_connection(("127.0.0.1", gw.port)) as connection:
+            connection.sendall(first + info)
+            reader = FrameReader()
+            (early,) = [parse_segment(r.segment) for r in answers(connection, reader, 1, 10)]
+            assert (early.cn, early.qn) == ("9013", "20261127080001000"), (
+                "the first part waits for the second"
+            )
+            assert received == []
+            connection.sendall(second)
+            replies = [parse_segment(r.segment) for r in answers(connection, reader, 2, 10)]
+            assert [(r.cn, r.qn) for r in replies] == [("9014", "20261127080000000")] * 2
+        wait_until(lambda: len(received) == 1, 10, "the whole reading on MQTT")
+    ((topic, payload),) = received
+    assert topic == "env/v1/ammonia/NH3-1" and b'"nh3":2.2' in payload.replace(b" ", b"")
+    assert gw.refusals() == Counter()

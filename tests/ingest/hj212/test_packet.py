@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind
 from ingest.hj212.mapping import DEFAULT_FACTORS, reading_of
-from ingest.hj212.packet import Packet, PacketError, answer, parse_segment
+from ingest.hj212.packet import MAX_PARTS, Packet, PacketError, answer, joined, parse_segment
 from ingest.stations import Station
 
 SCR = Station(id="ZZ-NH3-T01", kind=Kind.AMMONIA, name="1号机组SCR出口", district="荥阳市", unit_type="SCR")
@@ -142,3 +142,48 @@ def test_any_bytes_parse_or_raise_our_own_error(raw: bytes) -> None:
 def test_any_text_after_a_valid_header_parses_or_raises_our_own_error(cp: str) -> None:
     with contextlib.suppress(PacketError):
         reading_of(parse_segment(segment("2011", cp)), SCR, DEFAULT_FACTORS)
+
+
+def test_split_packets_carry_their_number_and_count() -> None:
+    """HJ 212-2017: a message too long for one packet is split, each part with PNUM (how many) and
+    PNO (which), and Flag bit D set."""
+    raw = b"QN=20261128101500000;PNUM=2;PNO=1;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&DataTime=20261128101500&&"
+    packet = parse_segment(raw)
+    assert (packet.pnum, packet.pno, packet.wants_answer) == (2, 1, True)
+    assert packet.segment().encode() == raw
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    ["PNUM=2;PNO=3", "PNUM=0;PNO=0", "PNUM=two;PNO=1", "PNUM=2", "PNO=1", f"PNUM={MAX_PARTS + 1};PNO=1"],
+)
+def test_impossible_part_numbers_are_refused(numbers: str) -> None:
+    with pytest.raises(PacketError) as failed:
+        parse_segment(f"QN=1;{numbers};ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&&&".encode())
+    assert failed.value.reason == "bad_header"
+
+
+def test_keys_may_repeat_across_groups_except_in_data_uploads() -> None:
+    """Information uploads repeat a group per pollutant (PolId=…); a data upload names each value once."""
+    info = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088&&")
+    assert info.cn == "3020" and info.fields["DataTime"] == "20261128101500"
+    with pytest.raises(PacketError, match="appears twice"):
+        parse_segment(b"ST=31;CN=2051;PW=1;MN=X;CP=&&a21001-Avg=1;a21001-Avg=2&&")
+    with pytest.raises(PacketError, match="appears twice"):
+        parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&PolId=a21001,PolId=a24088&&")
+
+
+def test_the_parts_of_a_split_message_join_in_order() -> None:
+    parts = [
+        parse_segment(f"QN=7;PNUM=2;PNO={number};ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&{cp}&&".encode())
+        for number, cp in [(2, "a21001-Flag=N"), (1, "DataTime=20261128101500;a21001-Avg=2.2")]
+    ]
+    whole = joined(parts)
+    assert (whole.pnum, whole.pno, whole.fields, whole.factors) == (
+        None,
+        None,
+        {"DataTime": "20261128101500"},
+        {"a21001": {"Avg": "2.2", "Flag": "N"}},
+    )
+    with pytest.raises(PacketError, match="appears twice"):
+        joined([parts[1], parts[1]])
