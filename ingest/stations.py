@@ -43,13 +43,37 @@ class Station(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
     zone: NoiseZone | None = Field(None, description="noise stations: functional zone")
     unit_type: Literal["SCR", "SNCR"] | None = Field(None, description="ammonia: denitration unit")
+    sector: Literal["power", "cement"] = Field(
+        "power",
+        description="ammonia: the industry the unit serves, which sets its ammonia-slip limit: power "
+        "(HJ 562-2010 SCR, HJ 563-2010 SNCR) or cement (GB 4915-2013)",
+    )
+    railway: Literal["new", "existing"] | None = Field(
+        None,
+        description="noise, zone 4b: the railway trunk line is new (its EIA approved from 2011-01-01: "
+        "the 4b limits apply) or existing (the limits without trains, 70/55 dB(A)); GB 3096-2008",
+    )
     operator: str | None = Field(None, description="the unit or enterprise that runs the station")
     warning_level: float | None = Field(None, description="groundwater: level (m) below which to warn")
-    special_limits: bool = Field(False, description="VOCs: GB 37822-2019 special limits apply here")
+    special_limits: bool = Field(
+        False, description="special emission limits apply here: GB 37822-2019 (VOCs), GB 4915-2013 (cement)"
+    )
     instrument_ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="metric → (low, high) the instrument can measure"
     )
     hj212: Hj212Access | None = Field(None, description="stations that connect over HJ 212-2017")
+
+    @model_validator(mode="after")
+    def _railway_with_4b(self) -> Station:
+        if self.zone is NoiseZone.Z4B and self.railway is None:
+            raise ValueError(
+                f"station {self.id} is in zone 4b: give railway: new (a trunk line whose EIA was "
+                "approved from 2011-01-01, night limit 60 dB(A)) or existing (night limit 55 dB(A)), "
+                "as GB 3096-2008 says"
+            )
+        if self.railway is not None and self.zone is not NoiseZone.Z4B:
+            raise ValueError(f"station {self.id}: railway applies to zone 4b stations only")
+        return self
 
     def tags(self) -> dict[str, str]:
         """InfluxDB tags besides the station id: what dashboards group and filter by."""

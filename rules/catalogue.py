@@ -29,8 +29,9 @@ from rules.model import (
     Threshold,
     YearToDateMean,
 )
-from rules.standards.limits import AMMONIA_SLIP
-from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
+from rules.standards.aqi import Averaging, Category, Pollutant, concentration_at
+from rules.standards.limits import AMBIENT_CLASS_II, AMMONIA_SLIP, CEMENT_AMMONIA, CEMENT_AMMONIA_SPECIAL
+from rules.standards.noise import EXISTING_RAILWAY_LIMITS, SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
 from rules.standards.validity import EIGHT_HOUR_MEANS_FOR_A_DAY, HOUR_COVERAGE, HOURS_FOR_8H, HOURS_FOR_A_DAY
 
 SHIPPED = Path(str(files("rules") / "catalogue.yaml"))
@@ -40,14 +41,27 @@ def load_catalogue(path: Path = SHIPPED) -> Catalogue:
     return load_yaml(path, Catalogue)
 
 
+PM25_24H = AMBIENT_CLASS_II[(Pollutant.PM25, Averaging.DAY)]
+O3_8H = AMBIENT_CLASS_II[(Pollutant.O3, Averaging.EIGHT_HOURS)]
 STANDARD_WORDS = {
+    "gb3095_pm25_24h": f"{PM25_24H.value:g} {PM25_24H.unit} ({PM25_24H.source}, 24 h PM2.5)",
+    "gb3095_o3_8h": f"{O3_8H.value:g} {O3_8H.unit} ({O3_8H.source})",
+    "pm25_24h_at_iaqi_200": f"{concentration_at(Pollutant.PM25, Averaging.DAY, 200):g} µg/m³ "
+    "(PM2.5 24 h at IAQI 200, HJ 633-2012)",
+    "o3_8h_at_iaqi_200": f"{concentration_at(Pollutant.O3, Averaging.EIGHT_HOURS, 200):g} µg/m³ "
+    "(O3 8 h at IAQI 200, HJ 633-2012)",
+    "aqi_heavy": f"AQI {Category.MODERATE.upper + 1:g} ({Category.HEAVY.zh}, HJ 633-2012)",
+    "aqi_severe": f"AQI {Category.HEAVY.upper + 1:g} ({Category.SEVERE.zh}, HJ 633-2012)",
     "gb3096_night": "the night limit of the zone (GB 3096-2008): "
-    + ", ".join(f"{zone.value}: {night:g}" for zone, (_, night) in ZONE_LIMITS.items()),
+    + ", ".join(f"{zone.value}: {night:g}" for zone, (_, night) in ZONE_LIMITS.items())
+    + f"; 4b beside an existing railway line {EXISTING_RAILWAY_LIMITS[1]:g}",
     "gb3096_sudden": f"the zone's night limit + {SUDDEN_NOISE_ALLOWANCE:g} dB(A) (GB 3096-2008)",
     "ammonia_slip": "the unit's limit: "
     + ", ".join(
         f"{unit} {limit.value:g} {limit.unit} ({limit.source})" for unit, limit in AMMONIA_SLIP.items()
-    ),
+    )
+    + f"; a cement kiln {CEMENT_AMMONIA.value:g}, or {CEMENT_AMMONIA_SPECIAL.value:g} where special "
+    "limits apply (GB 4915-2013)",
     "gb37822_nmhc_1h": "10 mg/m³, or 6 where special limits apply (GB 37822-2019)",
     "gb37822_nmhc_single": "30 mg/m³, or 20 where special limits apply (GB 37822-2019)",
 }
@@ -59,8 +73,8 @@ def threshold_words(threshold: Threshold) -> str:
             return f"by {attribute}: " + ", ".join(f"{key} {value:g}" for key, value in values.items())
         case FromStation(station_attribute=attribute):
             return f"the station's {attribute.replace('_', ' ')}"
-        case FromStandard(standard=standard):
-            return STANDARD_WORDS[standard]
+        case FromStandard(standard=standard, times=times):
+            return STANDARD_WORDS[standard] if times == 1 else f"{times:g} × {STANDARD_WORDS[standard]}"
     return f"{threshold:g}"
 
 

@@ -22,7 +22,7 @@ from rules.hourly import at_ms, day_end
 from rules.model import NightLeq
 from rules.standards.aqi import Averaging, Pollutant, aqi
 from rules.standards.limits import AMBIENT_CLASS_II
-from rules.standards.noise import ZONE_LIMITS
+from rules.standards.noise import night_limit
 from rules.standards.validity import EIGHT_HOUR_MEANS_FOR_A_DAY, HOURS_FOR_8H, HOURS_FOR_A_DAY
 
 
@@ -201,7 +201,7 @@ class NightlyNoise:
                 f"noise station {station.id} has no functional zone: its nights cannot be judged"
             )
         self.station = station
-        self.limit = ZONE_LIMITS[station.zone][1]
+        self.limit = night_limit(station.zone, station.railway)
 
     def on_reading(self, state: DerivedState, reading: Reading) -> Facts:
         return self._nights(on_reading(self.COMPUTE, state.noise, reading, self.station))

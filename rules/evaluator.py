@@ -17,8 +17,9 @@ from ingest.stations import Station
 from rules.aggregations import Observation, WindowState, clocked, on_reading, on_tick
 from rules.alerting import AlertState, Change, judge
 from rules.model import ByAttribute, FromStandard, FromStation, Rule, RuleBase, Severity, Threshold
-from rules.standards.limits import AMMONIA_SLIP, nmhc_limits
-from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
+from rules.standards.aqi import Averaging, Category, Pollutant, concentration_at
+from rules.standards.limits import AMBIENT_CLASS_II, ammonia_slip, nmhc_limits
+from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, night_limit
 
 Observer = Callable[[Rule, "WindowState"], list[Observation]]
 
@@ -57,17 +58,44 @@ def resolve(threshold: Threshold | None, station: Station) -> float | None:
         case FromStation(station_attribute=attribute):
             value: float | None = getattr(station, attribute)
             return value
-        case FromStandard(standard="gb3096_night"):
-            return ZONE_LIMITS[station.zone][1] if station.zone else None
-        case FromStandard(standard="gb3096_sudden"):
-            return ZONE_LIMITS[station.zone][1] + SUDDEN_NOISE_ALLOWANCE if station.zone else None
-        case FromStandard(standard="ammonia_slip"):
-            return AMMONIA_SLIP[station.unit_type].value if station.unit_type else None
-        case FromStandard(standard="gb37822_nmhc_1h"):
-            return nmhc_limits(station.special_limits)[0].value
-        case FromStandard(standard="gb37822_nmhc_single"):
-            return nmhc_limits(station.special_limits)[1].value
+        case FromStandard(standard=standard, times=times):
+            limit = standard_limit(standard, station)
+            return None if limit is None else limit * times
     raise AssertionError(f"unhandled threshold {threshold!r}")
+
+
+def standard_limit(standard: str, station: Station) -> float | None:
+    """The number a named standard's limit has for this station; None where it does not apply."""
+    match standard:
+        case "gb3095_pm25_24h":
+            return AMBIENT_CLASS_II[(Pollutant.PM25, Averaging.DAY)].value
+        case "gb3095_o3_8h":
+            return AMBIENT_CLASS_II[(Pollutant.O3, Averaging.EIGHT_HOURS)].value
+        case "pm25_24h_at_iaqi_200":
+            return concentration_at(Pollutant.PM25, Averaging.DAY, 200)
+        case "o3_8h_at_iaqi_200":
+            return concentration_at(Pollutant.O3, Averaging.EIGHT_HOURS, 200)
+        case "aqi_heavy":
+            return Category.MODERATE.upper + 1
+        case "aqi_severe":
+            return Category.HEAVY.upper + 1
+        case "gb3096_night":
+            return night_limit(station.zone, station.railway) if station.zone else None
+        case "gb3096_sudden":
+            return (
+                night_limit(station.zone, station.railway) + SUDDEN_NOISE_ALLOWANCE if station.zone else None
+            )
+        case "ammonia_slip":
+            return (
+                ammonia_slip(station.unit_type, station.sector, station.special_limits).value
+                if station.unit_type
+                else None
+            )
+        case "gb37822_nmhc_1h":
+            return nmhc_limits(station.special_limits)[0].value
+        case "gb37822_nmhc_single":
+            return nmhc_limits(station.special_limits)[1].value
+    raise AssertionError(f"unhandled standard {standard!r}")
 
 
 def thresholds_for(rule: Rule, station: Station) -> dict[Severity, float]:

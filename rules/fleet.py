@@ -209,9 +209,15 @@ class FleetEvaluator:
         self.rules = rules
         self.sources = list(sources)
         self.shards = shards
+        compliance = [rule for rule in rules if isinstance(rule.compute, NightCompliance)]
         self.keep_nights = max(
-            (r.compute.nights for r in rules if isinstance(r.compute, NightCompliance)), default=30
+            (rule.compute.nights for rule in compliance if isinstance(rule.compute, NightCompliance)),
+            default=30,
         )
+        #: The districts whose station-nights count towards night compliance (None: all), as the
+        #: rules name them: the plan's target is for the 市区 functional zones.
+        areas = [rule.applies_to.districts for rule in compliance]
+        self.night_area = None if not areas or None in areas else {d for area in areas if area for d in area}
 
     def update(self, state: FleetState, update: FleetUpdate) -> list[Transition]:
         """Gather a batch of facts, move each station's progress on, and close what the clock passed."""
@@ -400,6 +406,9 @@ class FleetEvaluator:
         return rule.applies_to.districts is None or district in rule.applies_to.districts
 
     def _close_night(self, state: FleetState, night: date, facts: list[StationNight]) -> list[Transition]:
+        facts = [fact for fact in facts if self.night_area is None or fact.district in self.night_area]
+        if not facts:
+            return []
         compliant = sum(fact.compliant for fact in facts)
         state.recent_nights = [*state.recent_nights, (night, compliant, len(facts))][-self.keep_nights :]
         assessed = sum(count for _, _, count in state.recent_nights)

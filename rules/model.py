@@ -183,11 +183,23 @@ class FromStation(Strict):
 
 
 class FromStandard(Strict):
-    """A limit from tested code in rules/standards, so the number has one home."""
+    """A limit from tested code in rules/standards, so the number has one home; ``times`` scales
+    it (an escalation at twice a limit)."""
 
     standard: Literal[
-        "gb3096_night", "gb3096_sudden", "ammonia_slip", "gb37822_nmhc_1h", "gb37822_nmhc_single"
+        "gb3095_pm25_24h",
+        "gb3095_o3_8h",
+        "pm25_24h_at_iaqi_200",
+        "o3_8h_at_iaqi_200",
+        "aqi_heavy",
+        "aqi_severe",
+        "gb3096_night",
+        "gb3096_sudden",
+        "ammonia_slip",
+        "gb37822_nmhc_1h",
+        "gb37822_nmhc_single",
     ]
+    times: float = Field(1.0, gt=0)
 
 
 Threshold = float | ByAttribute | FromStation | FromStandard

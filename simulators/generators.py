@@ -86,7 +86,7 @@ def _no2(station: Station, at: Moment) -> float:
 
 def _laeq(station: Station, at: Moment) -> float:
     """Just under the zone's limit (GB 3096-2008), louder at the rush hours of working days."""
-    allowed = limit(station.zone or NoiseZone.Z2, at)
+    allowed = limit(station.zone or NoiseZone.Z2, at, station.railway)
     if is_night(at):
         return allowed - 3.5
     hour = hour_of(at)

@@ -81,6 +81,11 @@ def iaqi(pollutant: Pollutant, averaging: Averaging, concentration: float) -> in
     raise AssertionError("unreachable: concentration checked against the last breakpoint")
 
 
+def concentration_at(pollutant: Pollutant, averaging: Averaging, level: int) -> float:
+    """The concentration breakpoint of an IAQI level (HJ 633-2012 table 1), e.g. PM2.5 24 h at 200: 150."""
+    return BREAKPOINTS[(pollutant, averaging)][IAQI_LEVELS.index(level)]
+
+
 class Category(Enum):
     """AQI categories with their upper bound, level, Chinese and English names."""
 

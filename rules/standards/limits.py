@@ -57,6 +57,19 @@ AMMONIA_SLIP: dict[UnitType, Limit] = {
     "SNCR": Limit(8.0, MG, "HJ 563-2010 (SNCR)", value_breaks=True),
 }
 
+#: Ammonia at a cement kiln using ammonia or urea to remove NOx, mg/m³ (GB 4915-2013 tables 1
+#: and 2): the general limit, and the special limit of key regions.
+CEMENT_AMMONIA = Limit(10.0, MG, "GB 4915-2013 table 1 (cement kiln)")
+CEMENT_AMMONIA_SPECIAL = Limit(8.0, MG, "GB 4915-2013 table 2 (cement kiln, special limit)")
+
+
+def ammonia_slip(unit_type: UnitType, sector: str, special: bool) -> Limit:
+    """The ammonia-slip limit of a denitration unit: by its sector, then its type."""
+    if sector == "cement":
+        return CEMENT_AMMONIA_SPECIAL if special else CEMENT_AMMONIA
+    return AMMONIA_SLIP[unit_type]
+
+
 GB37822 = "GB 37822-2019 appendix A"
 
 

@@ -35,7 +35,7 @@ def test_night_leq_above_the_zone_limit_fires_at_six_and_a_good_night_clears(cat
 
 
 def test_night_leq_at_the_limit_is_quiet_and_the_tick_closes_a_night(catalogue: Catalogue) -> None:
-    zone4b = station(Kind.NOISE, zone=NoiseZone.Z4B)  # night limit 60
+    zone4b = station(Kind.NOISE, zone=NoiseZone.Z4B, railway="new")  # night limit 60
     run = Run(catalogue, "noise.night.leq", zone4b)
     run.feed(reading(Kind.NOISE, at, laeq=60) for at in every(NIGHT, timedelta(minutes=30), 16))
     run.tick(T0 + timedelta(days=1, hours=6))
