@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -22,13 +23,15 @@ from ingest.stations import load_stations
 from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
+from rules.durations import format_duration
 from rules.model import Catalogue
+from rules.rule_tests import load_suite, run_suite
 from simulators.cli import record_command, replay_command, simulate
 from streams import processes
 from streams.collector import tune_for_latency
 from streams.host import StackError, install_system_packages
 from streams.local_accounts import HJ212_PASSWORD, bridge_account, env_for, local_accounts
-from streams.settings import WorkerSettings
+from streams.settings import DEFAULT_STATIONS, WorkerSettings
 
 if TYPE_CHECKING:
     from streams.stack import ManagedService
@@ -246,6 +249,40 @@ def rules_explain(rule_id: str, path: Path) -> None:
     if rule_id not in found:
         raise click.ClickException(f"no rule {rule_id!r} in {path}; the rules are: {', '.join(found)}")
     click.echo(explain(found[rule_id]))
+
+
+@rules.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def rules_test(files: tuple[Path, ...]) -> None:
+    """Prove rules on series of values before deploying them, as promtool test rules does.
+
+    Each FILE (YAML) names rule catalogues, stations, input series in promtool's notation and,
+    at chosen times, the alerts expected to be firing and the figures expected; see
+    rules/tests/ for examples. Exit 1 if a test fails, 2 if a file is malformed."""
+    malformed = failed = 0
+    for path in files:
+        try:
+            suite = load_suite(path, DEFAULT_STATIONS)
+        except ConfigError as error:
+            click.echo(f"MALFORMED {error}", err=True)
+            malformed += 1
+            continue
+        failures = run_suite(suite)
+        for failure in failures:
+            test, shown = failure.test, failure.test.eval_time
+            when = format_duration(shown) if isinstance(shown, timedelta) else shown.isoformat()
+            about = f", rule {test.rule}" if test.rule else ""
+            at = failure.at.isoformat()
+            click.echo(f"FAILED {path}: test {failure.index + 1} (eval_time {when} = {at}{about})")
+            for line in failure.lines:
+                click.echo(f"  {line}")
+        failed += len(failures)
+        total = len(suite.spec.tests)
+        click.echo(f"{path}: {total - len(failures)} of {total} tests passed")
+    if malformed:
+        sys.exit(2)
+    if failed:
+        sys.exit(1)
 
 
 @main.command()

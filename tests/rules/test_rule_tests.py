@@ -1,0 +1,102 @@
+"""``envalert rules test``: promtool's notation, the shipped rule tests, failing and malformed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rules.catalogue import all_rules, load_catalogue
+from rules.rule_tests import MAX_VALUES, expand
+from streams.cli import main
+
+SHIPPED_TESTS = sorted((Path(__file__).parents[2] / "rules" / "tests").glob("*.yaml"))
+FAILING = """
+rule_files: [default]
+start: 2026-12-01T00:00:00+08:00
+interval: 1m
+stations: [{id: AIR-1, kind: air, name: 测试, district: 金水区}]
+input_series: [{station: AIR-1, metric: pm25, values: "80x11"}]
+tests:
+  - eval_time: 12m
+    rule: air.pm25.24h
+    exp_alerts: [{rule: air.pm25.24h, subject: AIR-1, severity: warning}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expanded"),
+    [
+        ("1+2x3", [1, 3, 5, 7]),
+        ("5x2", [5, 5, 5]),
+        ("3-1x2", [3, 2, 1]),
+        ("-1.5e1+0.5x1", [-15, -14.5]),
+        ("_x2 stale 4 _", [None, None, None, 4, None]),
+        ("1 2", [1, 2]),
+    ],
+)
+def test_series_in_promtools_notation(values: str, expanded: list[float | None]) -> None:
+    assert expand(values) == expanded
+
+
+@pytest.mark.parametrize("values", ["1x", "high", "1+x3", "nan", f"1x{MAX_VALUES}", "inf"])
+def test_a_series_that_is_not_one_says_so(values: str) -> None:
+    with pytest.raises(ValueError, match=r"value|finite"):
+        expand(values)
+
+
+def test_the_shipped_rule_tests_pass() -> None:
+    result = CliRunner().invoke(main, ["rules", "test", *map(str, SHIPPED_TESTS)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("passed") == len(SHIPPED_TESTS)
+
+
+def test_every_shipped_rule_is_seen_firing_in_a_shipped_test() -> None:
+    fired = {
+        alert["rule"]
+        for path in SHIPPED_TESTS
+        for test in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+        for alert in test.get("exp_alerts") or []
+    }
+    assert set(all_rules(load_catalogue())) - fired == set()
+
+
+def test_a_failing_test_prints_expected_and_got_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "failing.yaml"
+    path.write_text(FAILING, encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "test", str(path)])
+    assert result.exit_code == 1
+    assert "test 1 (eval_time 12m = 2026-12-01T00:12:00+08:00, rule air.pm25.24h)" in result.output
+    assert "alerts expected: [air.pm25.24h AIR-1 warning]" in result.output
+    assert "alerts got:      []" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (("metric: pm25", "metric: pm99"), "input_series[0].metric: 'pm99' is not a air metric"),
+        (('values: "80x11"', 'values: "80y11"'), "input_series[0].values: '80y11' is not a value"),
+        (("rule: air.pm25.24h\n", "rule: air.pm26\n"), "tests[0]: no rule 'air.pm26'"),
+        (("interval: 1m", "interval: soon"), "interval"),
+        (("station: AIR-1", "station: AIR-9"), "input_series[0].station: 'AIR-9' is not in the stations"),
+    ],
+)
+def test_a_malformed_file_names_the_field_and_exits_2(
+    tmp_path: Path, change: tuple[str, str], named: str
+) -> None:
+    path = tmp_path / "malformed.yaml"
+    path.write_text(FAILING.replace(*change), encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "test", str(path)])
+    assert result.exit_code == 2, result.output
+    assert named in result.output and "Traceback" not in result.output
+
+
+def test_the_readmes_example_passes(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("rule_files: [default]            # the shipped catalogue")
+    path = tmp_path / "example.yaml"
+    path.write_text(readme[start : readme.index("```", start)], encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "test", str(path)])
+    assert result.exit_code == 0 and "2 of 2 tests passed" in result.output, result.output
