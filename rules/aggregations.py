@@ -22,6 +22,7 @@ from rules.model import (
     FlaggedFor,
     HourlyAqi,
     HourlyMean,
+    LackingHours,
     Latest,
     Mean,
     NightLeq,
@@ -60,6 +61,7 @@ class WindowState(BaseModel):
     repeats: int = 0
     last_seen: int | None = None
     flagged_since: int | None = None
+    lacking_hours: int = 0
 
 
 def judged_value(reading: Reading, metric: str) -> float | None:
@@ -83,18 +85,16 @@ def on_reading(
                     *(("reading", "读数") if compute.period == "always" else ("night reading", "夜间读数")),
                 )
             ]
+        case HourlyMean() | HourlyAqi() | LackingHours():
+            return _by_hours(compute, state, hourly.add(state.hour, reading, _hour_metrics(compute, reading)))
         case Mean(align="sliding"):
             return _trailing_mean(compute, state, reading)
         case Mean():
             return _calendar_mean(compute, state, reading)
-        case HourlyMean():
-            return _hourly_mean(compute, state, hourly.add(state.hour, reading, [compute.metric]))
         case NightLeq():
             return _night_leq(compute, state, reading)
         case Rate():
             return _rate(compute, state, reading)
-        case HourlyAqi():
-            return _hourly_aqi(state, hourly.add(state.hour, reading))
         case Stuck():
             return _repeats(compute, state, reading)
         case Silence():
@@ -110,24 +110,24 @@ def on_reading(
 def clocked(compute: Aggregation) -> bool:
     """Whether ``on_tick`` has anything to do for ``compute``: for the others a tick is a no-op."""
     calendar = isinstance(compute, Mean) and compute.align == "calendar"
-    return calendar or isinstance(compute, HourlyMean | NightLeq | HourlyAqi | Silence | FlaggedFor)
+    return calendar or isinstance(
+        compute, HourlyMean | NightLeq | HourlyAqi | Silence | FlaggedFor | LackingHours
+    )
 
 
 def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Observation]:
     """The event clock reached ``now``: close what has ended, measure what grows with time."""
     match compute:
+        case HourlyMean() | HourlyAqi() | LackingHours():
+            return _by_hours(compute, state, hourly.close_due(state.hour, now))
         case Mean(align="calendar"):
             if state.period is not None and ms(now) >= state.period + compute.window // MS:
                 return _close_mean(compute, state)
-        case HourlyMean():
-            return _hourly_mean(compute, state, hourly.close_due(state.hour, now))
         case NightLeq():
             closed = _night_hours(compute, state, hourly.close_due(state.hour, now, energy=True))
             if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
                 closed += _close_night(compute, state)
             return closed
-        case HourlyAqi():
-            return _hourly_aqi(state, hourly.close_due(state.hour, now))
         case Silence():
             if state.last_seen is not None:
                 minutes = (ms(now) - state.last_seen) / 60_000
@@ -140,6 +140,30 @@ def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Obs
             if state.flagged_since is not None:
                 return [Observation((ms(now) - state.flagged_since) / 60_000, now, *_flag_window(compute))]
     return []
+
+
+HourBased = HourlyMean | HourlyAqi | LackingHours
+
+
+def _hour_metrics(compute: HourBased, reading: Reading) -> list[str]:
+    """The metrics whose clock-hour values ``compute`` is built from."""
+    match compute:
+        case HourlyMean():
+            return [compute.metric]
+        case HourlyAqi():
+            return hourly.POLLUTANTS
+    return list(reading.values)
+
+
+def _by_hours(
+    compute: HourBased, state: WindowState, closed_hours: list[hourly.ClosedHour]
+) -> list[Observation]:
+    match compute:
+        case HourlyMean():
+            return _hourly_mean(compute, state, closed_hours)
+        case HourlyAqi():
+            return _hourly_aqi(state, closed_hours)
+    return _lacking(state, closed_hours)
 
 
 def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[Observation]:
@@ -303,6 +327,23 @@ def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> li
         name, name_zh = _period_name(hour.start, timedelta(hours=1))
         end = at_ms(hour.start + hourly.HOUR_MS)
         observed.append(Observation(result.aqi, end, f"AQI of {name}", f"{name_zh} 小时AQI"))
+    return observed
+
+
+def _lacking(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
+    observed = []
+    for hour in closed_hours:
+        state.lacking_hours = state.lacking_hours + 1 if hour.lacking else 0
+        end = at_ms(hour.start + hourly.HOUR_MS)
+        names = ",".join(sorted(hour.lacking)) or "none"
+        observed.append(
+            Observation(
+                state.lacking_hours,
+                end,
+                f"hours lacking data to {end:%Y-%m-%d %H}:00: {names}",
+                f"截至{end:%Y-%m-%d %H}时数据不足的小时数：{names}",
+            )
+        )
     return observed
 
 

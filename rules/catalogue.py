@@ -20,6 +20,7 @@ from rules.model import (
     HeavyDayBudget,
     HourlyAqi,
     HourlyMean,
+    LackingHours,
     Mean,
     NightCompliance,
     NightLeq,
@@ -157,6 +158,8 @@ def validity_words(compute: Aggregation | FleetAggregation) -> str:
             )
         case HourlyAqi():
             return f"{HOURLY_VALUE}; an hour with no pollutant's hourly value has no AQI"
+        case LackingHours():
+            return f"watches that validity itself: {HOURLY_VALUE}"
         case Mean(align="calendar"):
             return f"at least {compute.min_samples} N-flagged readings in the period"
         case Mean():

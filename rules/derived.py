@@ -31,10 +31,13 @@ class StationHour(BaseModel):
     district: str
     #: The clock hour's start.
     hour: datetime
-    #: 1 h means (µg/m³; CO mg/m³) by metric name.
+    #: Valid 1 h means (µg/m³; CO mg/m³) by metric name.
     means: dict[str, float]
-    aqi: int
+    #: None: no pollutant had an hourly value (too little data), so the hour has no AQI.
+    aqi: int | None
     primary: list[str]
+    #: The pollutants with some data in the hour, but too little for an hourly value.
+    lacking: list[str] = Field(default_factory=list)
 
 
 class StationDay(BaseModel):
@@ -116,17 +119,19 @@ class DailyAir:
     def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> Facts:
         facts = Facts()
         for hour in hours:
-            if not hour.means:
-                continue  # no pollutant with an hourly value: the hour does not count
-            result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
+            index, primary = None, []
+            if hour.means:
+                result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
+                index, primary = result.aqi, [pollutant.value for pollutant in result.primary]
             facts.hours.append(
                 StationHour(
                     station=self.station.id,
                     district=self.station.district,
                     hour=at_ms(hour.start),
                     means=hour.means,
-                    aqi=result.aqi,
-                    primary=[pollutant.value for pollutant in result.primary],
+                    aqi=index,
+                    primary=primary,
+                    lacking=sorted(hour.lacking),
                 )
             )
             day = _day_of(hour.start)

@@ -65,6 +65,8 @@ def value_unit(rule: Rule | FleetRule) -> str:
             return "min"
         case "repeats":
             return "readings"
+        case "lacking_hours":
+            return "h"
         case "heavy_day_budget" | "night_compliance":
             return "%"
         case "projected_good_days":

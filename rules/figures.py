@@ -47,8 +47,18 @@ def aqi_figure(
     return Figure(measurement=measurement, tags=tags, fields=fields, at=at)
 
 
+def not_valid(measurement: str, tags: dict[str, str], at: datetime, lacking: list[str]) -> Figure:
+    """A period without enough data for its figure: published as such, with what lacked data, so
+    that a gap is seen as a gap and not taken for a quiet hour."""
+    return Figure(
+        measurement=measurement, tags=tags, fields={"valid": False, "lacking": ",".join(lacking)}, at=at
+    )
+
+
 def station_hour(fact: StationHour) -> Figure:
     tags = area_tags("station", fact.station, fact.district)
+    if fact.aqi is None:
+        return not_valid("aqi_hourly", tags, fact.hour, fact.lacking)
     return aqi_figure("aqi_hourly", tags, fact.aqi, fact.means, fact.hour, primary=fact.primary)
 
 

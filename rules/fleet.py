@@ -283,6 +283,10 @@ class FleetEvaluator:
         ]
         for scope, area, members in areas:
             means = mean_means(members)
+            if not means:
+                lacking = sorted({metric for member in members for metric in member.lacking})
+                state.figures.append(figures.not_valid("aqi_hourly", area_tags(scope, area), hour, lacking))
+                continue
             result, state.area_so2[area] = hourly_aqi(
                 ClosedHour(ms(hour), means), state.area_so2.get(area, [])
             )

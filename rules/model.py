@@ -149,6 +149,13 @@ class FlaggedFor(Strict):
     flags: list[Flag] = Field(min_length=1)
 
 
+class LackingHours(Strict):
+    """Data quality: clock hours in a row in which a metric had data but too little of it for an
+    hourly value (45 minutes at the station's cadence, GB 3095-2012 §8), counted as each closes."""
+
+    function: Literal["lacking_hours"]
+
+
 class OutOfRange(Strict):
     """Data quality: 1 when a value of the metric (of any, if none is named) leaves the range
     of the station's instrument or carries flag T, else 0."""
@@ -158,7 +165,17 @@ class OutOfRange(Strict):
 
 
 Aggregation = Annotated[
-    Latest | Mean | HourlyMean | NightLeq | Rate | HourlyAqi | Stuck | Silence | FlaggedFor | OutOfRange,
+    Latest
+    | Mean
+    | HourlyMean
+    | NightLeq
+    | Rate
+    | HourlyAqi
+    | Stuck
+    | Silence
+    | FlaggedFor
+    | LackingHours
+    | OutOfRange,
     Field(discriminator="function"),
 ]
 

@@ -90,6 +90,8 @@ class CityFigures(BaseModel):
     night_compliance_pct: float | None = None
     night_compliance_nights: int | None = None
     night_compliance_target_pct: float
+    #: Set when the latest hour had too little data for an AQI: the pollutants that lacked it.
+    aqi_lacking: str | None = None
 
 
 class Counts(BaseModel):
@@ -212,7 +214,9 @@ def city_figures(live: Live, targets: PlanTargets) -> CityFigures:
         heavy_days_target_pct=targets.heavy_days_pct, night_compliance_target_pct=targets.night_compliance_pct
     )
     hourly = live.city.get("aqi_hourly")
-    if hourly and (index := _number(hourly.fields.get("aqi"))) is not None:
+    if hourly and hourly.fields.get("valid") is False:
+        figures.aqi_hour, figures.aqi_lacking = hourly.at, str(hourly.fields.get("lacking", ""))
+    elif hourly and (index := _number(hourly.fields.get("aqi"))) is not None:
         category = Category.of(int(index))
         primary = hourly.fields.get("primary")
         figures.aqi, figures.aqi_hour = int(index), hourly.at

@@ -89,3 +89,22 @@ def test_a_stuck_value(catalogue: Catalogue, kind: Kind, metric: str) -> None:
     stuck.feed([reading(kind, T0 + 15 * MINUTE, **{metric: 1.6})])
     assert stuck.story() == [("firing", "warning"), ("resolved", "warning")]
     assert stuck.transitions[0].at == T0 + 11 * MINUTE
+
+
+def test_hours_lacking_data_raise_a_data_quality_alert_naming_the_window(catalogue: Catalogue) -> None:
+    """Three clock hours in a row with data but too little of it (30 of 60 minutes) warn, so that
+    the missing judgement is seen; a whole hour clears it."""
+    run = Run(catalogue, "dq.insufficient", station(Kind.AIR))
+    for hour in range(3):
+        run.feed(
+            reading(Kind.AIR, at, pm25=30 + hour)
+            for at in every(T0 + hour * timedelta(hours=1), timedelta(minutes=1), 30)
+        )
+    assert run.tick(T0 + 2 * timedelta(hours=1)).story() == []
+    assert run.tick(T0 + 3 * timedelta(hours=1)).story() == [("firing", "warning")]
+    firing = run.transitions[0]
+    assert (firing.value, firing.window) == (3, "hours lacking data to 2026-07-01 03:00: pm25")
+    run.feed(
+        reading(Kind.AIR, at, pm25=40) for at in every(T0 + 3 * timedelta(hours=1), timedelta(minutes=1), 60)
+    )
+    assert run.tick(T0 + 4 * timedelta(hours=1)).story() == [("firing", "warning"), ("resolved", "warning")]

@@ -13,6 +13,7 @@ from ingest.contract import Kind
 from ingest.stations import NoiseZone
 from rules.catalogue import all_rules, explain
 from rules.derived import DailyAir, DerivedState, NightlyNoise
+from rules.figures import station_hour
 from rules.hourly import ClosedHour, HourState, add, close_due
 from rules.model import Catalogue
 from tests.rules.conftest import T0, Run, every, reading, station
@@ -129,3 +130,19 @@ def test_o3_daily_maximum_8_hours_needs_14_valid_8_hour_means_unless_it_exceeds(
 
     assert o3_max_8h(100) is None
     assert o3_max_8h(200) == 200
+
+
+def test_an_hour_with_too_little_data_is_a_figure_that_is_not_valid() -> None:
+    """Not enough data is a state, not silence: the hour is published, marked not valid, with the
+    pollutants that lacked data."""
+    tracker, state = DailyAir(AIR), DerivedState()
+    hours = []
+    for at in every(T0, MINUTE, 60):
+        hours += tracker.on_reading(state, reading(Kind.AIR, at, pm25=30, o3=50)).hours
+    for at in every(T0 + HOUR, MINUTE, 30):
+        hours += tracker.on_reading(state, reading(Kind.AIR, at, pm25=30, o3=50)).hours
+    hours += tracker.on_tick(state, T0 + 2 * HOUR).hours
+    assert [(hour.aqi, hour.lacking) for hour in hours] == [(43, []), (None, ["o3", "pm25"])]
+    figures = [station_hour(hour) for hour in hours]
+    assert figures[1].fields == {"valid": False, "lacking": "o3,pm25"}
+    assert "valid" not in figures[0].fields

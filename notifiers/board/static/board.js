@@ -16,6 +16,7 @@ const TEXT = {
     firing_state: "告警", resolved: "已解除", pending: "待确认",
     heavy_note: (d, days, used) => `已用 ${used}% 额度（${d} 天 / ${days} 天）`,
     night_note: (n) => `最近 ${n} 个夜间`, aqi_note: (c, p, t) => `${c}${p ? "，首要污染物 " + p : ""} · ${t}`,
+    aqi_lacking: (p, t) => `数据不足，不计AQI${p ? "（" + p + "）" : ""} · ${t}`,
     alerts_note: (c, w, a) => `严重 ${c} · 预警 ${w} · 已确认 ${a}`,
     station_summary: (ok, bad, all) => `${all} 个站点：正常 ${ok}，异常 ${bad}`,
     wrong_token: "令牌无效", needs_reason: "请填写原因", escalated: "已升级至",
@@ -36,6 +37,7 @@ const TEXT = {
     ammonia: "ammonia slip", firing_state: "firing", resolved: "resolved", pending: "pending",
     heavy_note: (d, days, used) => `${used} % of the budget used (${d} of ${days} days)`,
     night_note: (n) => `last ${n} nights`, aqi_note: (c, p, t) => `${c}${p ? ", primary " + p : ""} · ${t}`,
+    aqi_lacking: (p, t) => `not enough data for an AQI${p ? " (" + p + ")" : ""} · ${t}`,
     alerts_note: (c, w, a) => `critical ${c} · warning ${w} · acknowledged ${a}`,
     station_summary: (ok, bad, all) => `${all} stations: ${ok} ok, ${bad} with problems`,
     wrong_token: "Not a valid token", needs_reason: "Please give a reason", escalated: "escalated to",
@@ -116,9 +118,11 @@ function translate() {
 
 function renderCity(city, counts) {
   $("aqi").textContent = city.aqi ?? "—";
-  $("aqi-note").textContent = city.aqi == null ? "" :
-    t("aqi_note")(board.lang === "zh" ? city.category_zh : city.category_en,
-      city.primary?.split(",").map((p) => POLLUTANTS[p] || p).join("、"), beijing(city.aqi_hour));
+  const named = (list) => list?.split(",").filter(Boolean).map((p) => POLLUTANTS[p] || p).join("、");
+  $("aqi-note").textContent = city.aqi != null ?
+    t("aqi_note")(board.lang === "zh" ? city.category_zh : city.category_en, named(city.primary),
+      beijing(city.aqi_hour)) :
+    city.aqi_lacking != null ? t("aqi_lacking")(named(city.aqi_lacking), beijing(city.aqi_hour)) : "";
   const aqiColour = city.aqi == null ? "var(--info)" : city.aqi > 200 ? "var(--critical)" :
     city.aqi > 100 ? "var(--warning)" : "var(--ok)";
   $("card-aqi").style.borderLeftColor = aqiColour;

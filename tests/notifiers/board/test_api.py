@@ -261,7 +261,22 @@ def test_city_figures_come_from_the_latest_city_figures(board: Board, api: Api) 
         "night_compliance_pct": 83.3,
         "night_compliance_nights": 30,
         "night_compliance_target_pct": 85.0,
+        "aqi_lacking": None,
     }
+
+
+def test_an_hour_without_enough_data_shows_as_such_not_as_the_hour_before(board: Board, api: Api) -> None:
+    city = {"scope": "city", "area": "郑州市"}
+    board.live.saw_figure(Figure(measurement="aqi_hourly", tags=city, fields={"aqi": 80}, at=T0))
+    lacking = Figure(
+        measurement="aqi_hourly",
+        tags=city,
+        fields={"valid": False, "lacking": "pm25"},
+        at=T0 + timedelta(hours=1),
+    )
+    board.live.saw_figure(lacking)
+    shown = api.get("/api/city").body
+    assert (shown["aqi"], shown["aqi_hour"], shown["aqi_lacking"]) == (None, "2026-11-28T03:00:00Z", "pm25")
 
 
 def test_station_health_says_silent_flagged_unseen_or_when_last_seen(board: Board, api: Api) -> None:
