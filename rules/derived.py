@@ -10,6 +10,7 @@ is the energy average of its valid hourly Leq, and needs 6 of its 8 hours.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -154,17 +155,8 @@ class DailyAir:
             for metric, slots in hours.items()
             if len(values := [v for v in slots if v is not None]) >= HOURS_FOR_A_DAY
         }
-        o3 = hours.get("o3", [])
-        o3_max_1h = max((v for v in o3 if v is not None), default=None)
-        o3_max_8h = _o3_max_8h(o3)
-        concentrations = {
-            (Pollutant(metric), Averaging.DAY): mean for metric, mean in means.items() if metric != "o3"
-        }
-        if o3_max_1h is not None:
-            concentrations[(Pollutant.O3, Averaging.HOUR)] = o3_max_1h
-        if o3_max_8h is not None:
-            concentrations[(Pollutant.O3, Averaging.EIGHT_HOURS)] = o3_max_8h
-        if not concentrations:
+        day_values = DayValues.of(means, hours.get("o3", []))
+        if day_values.aqi is None:
             return []
         return [
             StationDay(
@@ -172,9 +164,9 @@ class DailyAir:
                 district=self.station.district,
                 day=day,
                 means=means,
-                o3_max_1h=o3_max_1h,
-                o3_max_8h=o3_max_8h,
-                aqi=aqi(concentrations).aqi,
+                o3_max_1h=day_values.o3_max_1h,
+                o3_max_8h=day_values.o3_max_8h,
+                aqi=day_values.aqi,
             )
         ]
 
@@ -182,7 +174,7 @@ class DailyAir:
 O3_DAILY_MAX_8H = AMBIENT_CLASS_II[(Pollutant.O3, Averaging.EIGHT_HOURS)]
 
 
-def _o3_max_8h(o3: list[float | None]) -> float | None:
+def o3_max_8h(o3: list[float | None]) -> float | None:
     """The day's maximum 8 h mean of O3 over the 17 windows inside the day, each valid with 6
     hourly values; it needs 14 valid windows, unless it is above the limit even so (HJ 663-2013)."""
     windows = [[v for v in o3[start : start + 8] if v is not None] for start in range(17)] if o3 else []
@@ -193,6 +185,29 @@ def _o3_max_8h(o3: list[float | None]) -> float | None:
     ):
         return None
     return highest
+
+
+@dataclass(frozen=True)
+class DayValues:
+    """A day's AQI as HJ 633-2012 and HJ 663-2013 evaluate it: SO2, NO2, CO, PM10 and PM2.5 by
+    their 24 h means; O3 by the day's maximum 1 h value and maximum 8 h mean, both from the same
+    hourly series (where the 8 h IAQI is not computed above 800 µg/m³, the 1 h one reports O3)."""
+
+    aqi: int | None
+    o3_max_1h: float | None
+    o3_max_8h: float | None
+
+    @classmethod
+    def of(cls, means: dict[str, float], o3: list[float | None]) -> DayValues:
+        """From the 24 h means by metric (O3's is not used) and the day's 24 hourly O3 values."""
+        max_1h = max((v for v in o3 if v is not None), default=None)
+        max_8h = o3_max_8h(o3)
+        concentrations = {(Pollutant(m), Averaging.DAY): mean for m, mean in means.items() if m != "o3"}
+        if max_1h is not None:
+            concentrations[(Pollutant.O3, Averaging.HOUR)] = max_1h
+        if max_8h is not None:
+            concentrations[(Pollutant.O3, Averaging.EIGHT_HOURS)] = max_8h
+        return cls(aqi(concentrations).aqi if concentrations else None, max_1h, max_8h)
 
 
 class NightlyNoise:

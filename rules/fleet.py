@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from rules import figures
 from rules.aggregations import Observation
 from rules.alerting import AlertState
-from rules.derived import Facts, StationDay, StationHour, StationNight
+from rules.derived import DayValues, Facts, StationDay, StationHour, StationNight
 from rules.evaluator import Transition, judged
 from rules.figures import Figure, Scope, area_tags
 from rules.hourly import HOUR_MS, ClosedHour, day_end, day_start, hourly_aqi, ms
@@ -49,7 +49,6 @@ from rules.model import (
     Threshold,
     YearToDateMean,
 )
-from rules.standards.aqi import Averaging, Pollutant, aqi
 from rules.standards.noise import night_end
 
 CITY = "郑州市"
@@ -90,6 +89,8 @@ class FleetState(BaseModel):
     late: int = 0
     judged_to: dict[str, datetime] = Field(default_factory=dict)
     area_so2: dict[str, list[float]] = Field(default_factory=dict, description="last 24 hourly SO2 means")
+    #: Each area's hourly O3 of the days not yet closed: area → day → 24 slots.
+    area_o3: dict[str, dict[date, list[float | None]]] = Field(default_factory=dict)
     #: Figures not yet handed to the stream.
     figures: list[Figure] = Field(default_factory=list)
     year: int | None = None
@@ -111,20 +112,27 @@ def _budget_used(state: FleetState, day: date, share: float) -> float:
     return 100 * state.heavy_days / (share * days_in_year(day.year))
 
 
-def daily_aqi(days: Iterable[StationDay]) -> int | None:
-    """The AQI of an area's day, from its stations' mean concentrations (HJ 633-2012)."""
-    gathered: dict[tuple[Pollutant, Averaging], list[float]] = defaultdict(list)
-    for day in days:
-        for metric, mean in day.means.items():
-            if metric != "o3":
-                gathered[(Pollutant(metric), Averaging.DAY)].append(mean)
-        if day.o3_max_1h is not None:
-            gathered[(Pollutant.O3, Averaging.HOUR)].append(day.o3_max_1h)
-        if day.o3_max_8h is not None:
-            gathered[(Pollutant.O3, Averaging.EIGHT_HOURS)].append(day.o3_max_8h)
-    if not gathered:
+def area_day(days: list[StationDay], o3_hours: list[float | None]) -> DayValues:
+    """An area's day (HJ 663-2013): each pollutant's 24 h value is the mean of its stations' valid
+    24 h means; O3's maxima come from the area's own hourly series (each hour the mean of its
+    stations' valid hourly values), not from the stations' maxima."""
+    return DayValues.of(mean_means(days), o3_hours)
+
+
+def _o3_of(state: FleetState, area: str, day: date) -> list[float | None]:
+    return state.area_o3.get(area, {}).get(day, [])
+
+
+def area_day_figure(
+    tags: dict[str, str], values: DayValues, members: list[StationDay], at: datetime
+) -> Figure | None:
+    """An area's aqi_daily: its stations' mean 24 h values, and its own O3 maxima."""
+    if values.aqi is None:
         return None
-    return aqi({key: math.fsum(values) / len(values) for key, values in gathered.items()}).aqi
+    means = {metric: mean for metric, mean in mean_means(members).items() if metric != "o3"}
+    maxima = {"o3_max_1h": values.o3_max_1h, "o3_max_8h": values.o3_max_8h}
+    means |= {name: value for name, value in maxima.items() if value is not None}
+    return figures.aqi_figure("aqi_daily", tags, values.aqi, means, at)
 
 
 def threshold_for(threshold: Threshold | None, subject: str) -> float | None:
@@ -287,6 +295,9 @@ class FleetEvaluator:
                 lacking = sorted({metric for member in members for metric in member.lacking})
                 state.figures.append(figures.not_valid("aqi_hourly", area_tags(scope, area), hour, lacking))
                 continue
+            if "o3" in means:
+                slots = state.area_o3.setdefault(area, {}).setdefault(hour.date(), [None] * 24)
+                slots[hour.hour] = means["o3"]
             result, state.area_so2[area] = hourly_aqi(
                 ClosedHour(ms(hour), means), state.area_so2.get(area, [])
             )
@@ -306,7 +317,14 @@ class FleetEvaluator:
             state.year, state.city_days, state.heavy_days = day.year, 0, 0
             state.district_pm25, state.district_good = {}, {}
         by_district = group_by_district(facts)
-        city = daily_aqi(facts)
+        days = {CITY: area_day(facts, _o3_of(state, CITY, day))} | {
+            district: area_day(members, _o3_of(state, district, day))
+            for district, members in by_district.items()
+        }
+        state.area_o3 = {
+            area: {d: o3 for d, o3 in by_day.items() if d > day} for area, by_day in state.area_o3.items()
+        }
+        city = days[CITY].aqi
         state.city_days += 1
         heavy_aqi = max(
             (r.compute.heavy_aqi for r in self.rules if isinstance(r.compute, HeavyDayBudget)), default=201
@@ -317,11 +335,11 @@ class FleetEvaluator:
             if pm25:
                 total, count = state.district_pm25.get(district, (0.0, 0))
                 state.district_pm25[district] = (total + math.fsum(pm25) / len(pm25), count + 1)
-            index = daily_aqi(members)
+            index = days[district].aqi
             if index is not None:
                 good, total_days = state.district_good.get(district, (0, 0))
                 state.district_good[district] = (good + int(index <= GOOD_AQI), total_days + 1)
-        self._day_figures(state, day, city, facts, by_district)
+        self._day_figures(state, day, days, facts, by_district)
         at = day_end(day)
         transitions: list[Transition] = []
         for rule in self.rules:
@@ -333,16 +351,14 @@ class FleetEvaluator:
         self,
         state: FleetState,
         day: date,
-        city: int | None,
+        days: dict[str, DayValues],
         facts: list[StationDay],
         by_district: dict[str, list[StationDay]],
     ) -> None:
         """The day's AQI of the city and each district, and where the year stands against the plan."""
         at = day_start(day)
-        if city is not None:
-            state.figures.append(
-                figures.aqi_figure("aqi_daily", area_tags("city", CITY), city, mean_means(facts), at)
-            )
+        if (city := area_day_figure(area_tags("city", CITY), days[CITY], facts, at)) is not None:
+            state.figures.append(city)
         share = next((r.compute.share for r in self.rules if isinstance(r.compute, HeavyDayBudget)), 0.014)
         progress = {
             "heavy_days": state.heavy_days,
@@ -353,10 +369,9 @@ class FleetEvaluator:
             Figure(measurement="plan_progress", tags=area_tags("city", CITY), fields=progress, at=at)
         )
         for district, members in sorted(by_district.items()):
-            index = daily_aqi(members)
-            if index is not None:
-                tags = area_tags("district", district)
-                state.figures.append(figures.aqi_figure("aqi_daily", tags, index, mean_means(members), at))
+            tags = area_tags("district", district)
+            if (figure := area_day_figure(tags, days[district], members, at)) is not None:
+                state.figures.append(figure)
             fields: dict[str, figures.FieldValue] = {}
             if district in state.district_pm25:
                 total, count = state.district_pm25[district]
