@@ -33,7 +33,14 @@ from rules.model import (
 from rules.standards.aqi import Averaging, Category, Pollutant, concentration_at
 from rules.standards.limits import AMBIENT_CLASS_II, AMMONIA_SLIP, CEMENT_AMMONIA, CEMENT_AMMONIA_SPECIAL
 from rules.standards.noise import EXISTING_RAILWAY_LIMITS, SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
-from rules.standards.validity import EIGHT_HOUR_MEANS_FOR_A_DAY, HOUR_COVERAGE, HOURS_FOR_8H, HOURS_FOR_A_DAY
+from rules.standards.validity import (
+    DAYS_FOR_A_MONTH,
+    DAYS_FOR_FEBRUARY,
+    EIGHT_HOUR_MEANS_FOR_A_DAY,
+    HOUR_COVERAGE,
+    HOURS_FOR_8H,
+    HOURS_FOR_A_DAY,
+)
 
 SHIPPED = Path(str(files("rules") / "catalogue.yaml"))
 
@@ -171,5 +178,8 @@ def validity_words(compute: Aggregation | FleetAggregation) -> str:
         case NightCompliance():
             return "station-nights with a valid night Leq (see noise.night.leq)"
         case YearToDateMean() | ProjectedGoodDays():
-            return f"at least {compute.min_days} valid days this year: {DAYS}"
+            return (
+                f"at least {compute.min_days} valid days this year, and {DAYS_FOR_A_MONTH} in each month "
+                f"gone by ({DAYS_FOR_FEBRUARY} in February; GB 3095-2012 §8): {DAYS}"
+            )
     return "each reading by itself"

@@ -50,6 +50,7 @@ from rules.model import (
     YearToDateMean,
 )
 from rules.standards.noise import night_end
+from rules.standards.validity import year_so_far_is_valid
 
 CITY = "郑州市"
 GOOD_AQI = 100
@@ -98,6 +99,11 @@ class FleetState(BaseModel):
     heavy_days: int = 0
     district_pm25: dict[str, tuple[float, int]] = Field(default_factory=dict, description="sum, days")
     district_good: dict[str, tuple[int, int]] = Field(default_factory=dict, description="good days, days")
+    #: Days with a valid daily value this year, by district and month: PM2.5's, and the AQI's.
+    district_pm25_months: dict[str, dict[int, int]] = Field(default_factory=dict)
+    district_aqi_months: dict[str, dict[int, int]] = Field(default_factory=dict)
+    #: The first day closed this year: the year-to-date figures cover the year from there.
+    year_began: date | None = None
     #: (night, compliant station-nights, assessed station-nights), oldest first.
     recent_nights: list[tuple[date, int, int]] = Field(default_factory=list)
     alerts: dict[str, AlertState] = Field(default_factory=dict, description="by fingerprint")
@@ -117,6 +123,15 @@ def area_day(days: list[StationDay], o3_hours: list[float | None]) -> DayValues:
     24 h means; O3's maxima come from the area's own hourly series (each hour the mean of its
     stations' valid hourly values), not from the stations' maxima."""
     return DayValues.of(mean_means(days), o3_hours)
+
+
+def _year_so_far(state: FleetState, by_month: dict[str, dict[int, int]], district: str, day: date) -> bool:
+    return year_so_far_is_valid(by_month.get(district, {}), day, state.year_began or day)
+
+
+def _count_day(days_by_month: dict[str, dict[int, int]], district: str, day: date) -> None:
+    months = days_by_month.setdefault(district, {})
+    months[day.month] = months.get(day.month, 0) + 1
 
 
 def _o3_of(state: FleetState, area: str, day: date) -> list[float | None]:
@@ -316,6 +331,8 @@ class FleetEvaluator:
         if state.year != day.year:
             state.year, state.city_days, state.heavy_days = day.year, 0, 0
             state.district_pm25, state.district_good = {}, {}
+            state.district_pm25_months, state.district_aqi_months = {}, {}
+            state.year_began = day
         by_district = group_by_district(facts)
         days = {CITY: area_day(facts, _o3_of(state, CITY, day))} | {
             district: area_day(members, _o3_of(state, district, day))
@@ -335,10 +352,12 @@ class FleetEvaluator:
             if pm25:
                 total, count = state.district_pm25.get(district, (0.0, 0))
                 state.district_pm25[district] = (total + math.fsum(pm25) / len(pm25), count + 1)
+                _count_day(state.district_pm25_months, district, day)
             index = days[district].aqi
             if index is not None:
                 good, total_days = state.district_good.get(district, (0, 0))
                 state.district_good[district] = (good + int(index <= GOOD_AQI), total_days + 1)
+                _count_day(state.district_aqi_months, district, day)
         self._day_figures(state, day, days, facts, by_district)
         at = day_end(day)
         transitions: list[Transition] = []
@@ -375,9 +394,11 @@ class FleetEvaluator:
             fields: dict[str, figures.FieldValue] = {}
             if district in state.district_pm25:
                 total, count = state.district_pm25[district]
+                fields["pm25_ytd_valid"] = _year_so_far(state, state.district_pm25_months, district, day)
                 fields["pm25_ytd"] = total / count
             if district in state.district_good:
                 good, assessed = state.district_good[district]
+                fields["good_days_valid"] = _year_so_far(state, state.district_aqi_months, district, day)
                 fields |= {
                     "good_days": good,
                     "days": assessed,
@@ -405,7 +426,9 @@ class FleetEvaluator:
                 return [
                     (district, total / count, f"PM2.5 mean {year}", f"PM2.5均值，{year_zh}")
                     for district, (total, count) in sorted(state.district_pm25.items())
-                    if self._covers(rule, district) and count >= enough
+                    if self._covers(rule, district)
+                    and count >= enough
+                    and _year_so_far(state, state.district_pm25_months, district, day)
                 ]
             case ProjectedGoodDays(min_days=enough):
                 return [
@@ -416,7 +439,9 @@ class FleetEvaluator:
                         f"优良{good}/{total}天，{year_zh}",
                     )
                     for district, (good, total) in sorted(state.district_good.items())
-                    if self._covers(rule, district) and total >= enough
+                    if self._covers(rule, district)
+                    and total >= enough
+                    and _year_so_far(state, state.district_aqi_months, district, day)
                 ]
         return []
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from rules.derived import StationDay, StationNight
 from rules.evaluator import Transition
 from rules.fleet import CITY, FleetEvaluator, FleetState
@@ -125,3 +127,20 @@ def test_the_compliance_window_rolls(catalogue: Catalogue) -> None:
     # 30 June: 250/300 = 83.3 %, still firing; 1 July: 1 June leaves the window, 260/300 = 86.7 %
     assert [(t[1], t[3]) for t in fleet.story()] == [("firing", 0.0), ("resolved", 86.67)]
     assert fleet.transitions[-1].at == night_end(date(2026, 7, 1))
+
+
+@pytest.mark.parametrize(("january_days", "judged"), [(26, False), (27, True)])
+def test_a_years_figures_need_the_days_each_month_gone_by_asks_for(
+    catalogue: Catalogue, january_days: int, judged: bool
+) -> None:
+    """GB 3095-2012 §8: an annual mean needs 27 daily values in each month (25 in February). A
+    January with 26 days of data leaves the year-to-date figures unjudged in February."""
+    pm25 = Fleet(catalogue, "district.pm25.ytd")
+    good = Fleet(catalogue, "district.good-days.projected")
+    days = [JAN + timedelta(days=offset) for offset in range(january_days)]
+    days += [date(2026, 2, 1) + timedelta(days=offset) for offset in range(30 - january_days)]
+    for day in days:
+        for fleet in (pm25, good):
+            fleet.day(day, ("A", "中原区", 80))
+    assert pm25.story() == ([("中原区", "firing", "warning", 80.0)] if judged else [])
+    assert good.story() == ([("中原区", "firing", "warning", 0.0)] if judged else [])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from ingest.contract import Kind
 from ingest.stations import NoiseZone
 from rules.catalogue import all_rules, explain
@@ -16,6 +18,7 @@ from rules.derived import DailyAir, DerivedState, NightlyNoise
 from rules.figures import station_hour
 from rules.hourly import ClosedHour, HourState, add, close_due
 from rules.model import Catalogue
+from rules.standards.validity import year_so_far_is_valid
 from tests.rules.conftest import T0, Run, every, reading, station
 
 AIR = station(Kind.AIR)
@@ -146,3 +149,27 @@ def test_an_hour_with_too_little_data_is_a_figure_that_is_not_valid() -> None:
     figures = [station_hour(hour) for hour in hours]
     assert figures[1].fields == {"valid": False, "lacking": "o3,pm25"}
     assert "valid" not in figures[0].fields
+
+
+@pytest.mark.parametrize(
+    ("days_by_month", "today", "since", "valid"),
+    [
+        ({1: 27}, date(2026, 2, 1), date(2026, 1, 1), True),
+        ({1: 26}, date(2026, 2, 1), date(2026, 1, 1), False),
+        ({1: 31}, date(2026, 1, 20), date(2026, 1, 1), True),  # January is not over
+        ({1: 27, 2: 24}, date(2026, 2, 28), date(2026, 1, 1), False),  # February's last day: 25 needed
+        ({1: 27, 2: 25}, date(2026, 2, 28), date(2026, 1, 1), True),
+        ({7: 27}, date(2026, 8, 10), date(2026, 7, 1), True),  # watched from July: January not held
+        (
+            {m: 25 if m == 2 else 27 for m in range(1, 13)},
+            date(2026, 12, 31),
+            date(2026, 1, 1),
+            False,
+        ),  # 322 < 324
+        ({m: 25 if m == 2 else 28 for m in range(1, 13)}, date(2026, 12, 31), date(2026, 1, 1), True),  # 333
+    ],
+)
+def test_a_year_so_far_needs_its_months_days(
+    days_by_month: dict[int, int], today: date, since: date, valid: bool
+) -> None:
+    assert year_so_far_is_valid(days_by_month, today, since) is valid
