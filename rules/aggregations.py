@@ -62,6 +62,7 @@ class WindowState(BaseModel):
     last_seen: int | None = None
     flagged_since: int | None = None
     lacking_hours: int = 0
+    lacking_until: int | None = Field(None, description="end of the last hour counted, epoch ms")
 
 
 def judged_value(reading: Reading, metric: str) -> float | None:
@@ -333,7 +334,9 @@ def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> li
 def _lacking(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
     observed = []
     for hour in closed_hours:
-        state.lacking_hours = state.lacking_hours + 1 if hour.lacking else 0
+        in_a_row = state.lacking_until == hour.start
+        state.lacking_hours = (state.lacking_hours + 1 if in_a_row else 1) if hour.lacking else 0
+        state.lacking_until = hour.start + hourly.HOUR_MS
         end = at_ms(hour.start + hourly.HOUR_MS)
         names = ",".join(sorted(hour.lacking)) or "none"
         observed.append(

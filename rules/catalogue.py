@@ -140,12 +140,12 @@ def explain(rule: Rule | FleetRule) -> str:
 
 HOURLY_VALUE = (
     f"an hourly value needs {HOUR_COVERAGE // timedelta(minutes=1)} minutes of data in its hour at the "
-    "station's cadence (GB 3095-2012 §8)"
+    "station's cadence (GB 3095-2012 §6)"
 )
 DAYS = (
     f"a station's day needs {HOURS_FOR_A_DAY} valid hourly values of a pollutant, O3's daily maximum "
     f"8 h mean {EIGHT_HOUR_MEANS_FOR_A_DAY} valid 8 h means of {HOURS_FOR_8H} hourly values each "
-    "(GB 3095-2012 §8, HJ 663-2013)"
+    "(GB 3095-2012 §6, HJ 663-2013)"
 )
 
 
@@ -180,6 +180,6 @@ def validity_words(compute: Aggregation | FleetAggregation) -> str:
         case YearToDateMean() | ProjectedGoodDays():
             return (
                 f"at least {compute.min_days} valid days this year, and {DAYS_FOR_A_MONTH} in each month "
-                f"gone by ({DAYS_FOR_FEBRUARY} in February; GB 3095-2012 §8): {DAYS}"
+                f"gone by ({DAYS_FOR_FEBRUARY} in February; GB 3095-2012 §6): {DAYS}"
             )
     return "each reading by itself"

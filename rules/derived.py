@@ -1,6 +1,6 @@
 """Per-station results that the fleet gathers: a station's hour and day of air, its night of noise.
 
-A day of air follows GB 3095-2012 §8's data validity: an hourly mean needs 45 minutes of data, a
+A day of air follows GB 3095-2012 §6's data validity: an hourly mean needs 45 minutes of data, a
 pollutant's 24 h mean 20 hourly means; O3's daily maximum 8 h mean is taken over the 8 h windows
 inside the day that hold at least 6 hourly means, and needs 14 of them unless it is above the
 limit anyway (HJ 663-2013). The day's AQI (HJ 633-2012) uses whatever is valid. A night of noise

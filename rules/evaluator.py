@@ -7,6 +7,7 @@ state is a small pydantic model, so the stream can keep it in a changelog-backed
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,6 +28,10 @@ Observer = Callable[[Rule, "WindowState"], list[Observation]]
 class RuleState(BaseModel):
     window: WindowState = Field(default_factory=WindowState)
     alert: AlertState = Field(default_factory=AlertState)
+    #: What the window was built for (a CRC-32 of the rule's ``compute``): a timeline outlives a
+    #: release or a catalogue change, and a window kept for another computation (minute readings
+    #: where hourly values are now averaged) must start afresh; the alert's state is kept.
+    computes: int = 0
 
 
 class StationState(BaseModel):
@@ -118,6 +123,9 @@ class StationEvaluator:
         ]
         #: A tick reaches every station every minute: only these rules have anything to do then.
         self.clocked = [(rule, limits) for rule, limits in self.rules if clocked(rule.compute)]
+        self.computes = {
+            rule.id: zlib.crc32(rule.compute.model_dump_json().encode()) for rule, _ in self.rules
+        }
 
     def evaluate(self, state: StationState, reading: Reading) -> list[Transition]:
         return self._judge(
@@ -133,9 +141,10 @@ class StationEvaluator:
     ) -> list[Transition]:
         transitions: list[Transition] = []
         for rule, limits in rules:
-            rule_state = state.rules.get(rule.id)
-            if rule_state is None:
-                rule_state = state.rules[rule.id] = RuleState()
+            rule_state, computes = state.rules.get(rule.id), self.computes[rule.id]
+            if rule_state is None or rule_state.computes != computes:
+                alert = rule_state.alert if rule_state else AlertState()
+                rule_state = state.rules[rule.id] = RuleState(alert=alert, computes=computes)
             for seen in observe(rule, rule_state.window):
                 transitions += judged(rule, self.station.id, limits, rule_state.alert, seen)
         return transitions

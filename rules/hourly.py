@@ -1,7 +1,7 @@
 """Clock-hour means of the air pollutants: the building block of hourly AQI and of daily values.
 
 Only N-flagged values count, and an hour's mean only when they cover 45 minutes of it at the
-station's cadence (GB 3095-2012 §8). A reading in a later hour closes the open one; a reading for
+station's cadence (GB 3095-2012 §6). A reading in a later hour closes the open one; a reading for
 an hour already closed is late and ignored (the stream counts late readings).
 """
 
@@ -109,7 +109,7 @@ def close_due(state: HourState, now: datetime, energy: bool = False) -> list[Clo
 
 def close(state: HourState, energy: bool = False) -> list[ClosedHour]:
     """The open hour: a metric's mean is valid when its readings, each covering the station's
-    usual gap, cover ``HOUR_COVERAGE`` of the hour (GB 3095-2012 §8)."""
+    usual gap, cover ``HOUR_COVERAGE`` of the hour (GB 3095-2012 §6)."""
     assert state.start is not None
     usual = state.cadence.usual()
     means, lacking = {}, []

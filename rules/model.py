@@ -48,6 +48,7 @@ class Selector(Strict):
     kinds: list[Kind] = Field(min_length=1)
     zones: list[NoiseZone] | None = None
     unit_types: list[Literal["SCR", "SNCR"]] | None = None
+    sectors: list[Literal["power", "cement"]] | None = None
     districts: list[str] | None = None
     stations: list[StationId] | None = None
 
@@ -56,6 +57,7 @@ class Selector(Strict):
             station.kind in self.kinds
             and (self.zones is None or station.zone in self.zones)
             and (self.unit_types is None or station.unit_type in self.unit_types)
+            and (self.sectors is None or station.sector in self.sectors)
             and (self.districts is None or station.district in self.districts)
             and (self.stations is None or station.id in self.stations)
         )
@@ -85,7 +87,7 @@ class Mean(Strict):
 
 class HourlyMean(Strict):
     """Mean of the valid clock-hour means in a trailing window of whole hours, judged as each
-    hour closes: long windows are built from hourly values, as GB 3095-2012 §8 averages them.
+    hour closes: long windows are built from hourly values, as GB 3095-2012 §6 averages them.
     An hour's mean is valid with 45 minutes of data at the station's cadence; the window needs
     ``min_hours`` of them (24 h: 20, 8 h: 6; 1 h: the clock hour itself)."""
 
@@ -151,7 +153,7 @@ class FlaggedFor(Strict):
 
 class LackingHours(Strict):
     """Data quality: clock hours in a row in which a metric had data but too little of it for an
-    hourly value (45 minutes at the station's cadence, GB 3095-2012 §8), counted as each closes."""
+    hourly value (45 minutes at the station's cadence, GB 3095-2012 §6), counted as each closes."""
 
     function: Literal["lacking_hours"]
 

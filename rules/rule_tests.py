@@ -30,7 +30,7 @@ from rules.figures import Figure
 from rules.model import Catalogue, Severity
 from rules.offline import judge_offline
 
-#: The most values a file may expand to: a year of minutes for a few stations, not a memory bomb.
+#: The most values one series may expand to: four years of minutes, not a memory bomb.
 MAX_VALUES = 2_000_000
 DEFAULT = "default"
 _UNSIGNED = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -106,6 +106,8 @@ def expand(values: str) -> list[float | None]:
         if token in {"_", "stale"}:
             expanded.append(None)
         elif token.startswith("_x") and token[2:].isdigit():
+            if len(expanded) + int(token[2:]) > MAX_VALUES:
+                raise ValueError(f"{token!r} makes more than {MAX_VALUES:,} values")
             expanded += [None] * int(token[2:])
         elif match := _EXPANDING.match(token):
             a, n = float(match["a"]), int(match["n"])

@@ -55,8 +55,6 @@ LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 EVALUATION_BATCH_SECONDS = 0.05
 
 
-#: Every station of the catalogue is ticked, heard from or not, so that silence counts from a
-#: restart too and the city's clock hears from every station it waits for.
 def log_end(partition: int) -> int | None:
     """Where ``partition`` of ``readings`` ends, as this worker's consumer last fetched it; None
     before its first fetch, or when the partition is not (or no longer) this worker's."""
@@ -66,6 +64,8 @@ def log_end(partition: int) -> int | None:
         return None
 
 
+#: Every station of the catalogue is ticked, heard from or not, so that silence counts from a
+#: restart too and the city's clock hears from every station it waits for.
 watermarks = Watermarks(
     home_partitions(stations, settings.topic_partitions),
     LATENESS,
@@ -74,7 +74,7 @@ watermarks = Watermarks(
 )
 pacer = TickPacer(settings.tick_seconds)
 slices = Slices()
-rounds = Rounds()
+rounds = Rounds(timedelta(seconds=settings.fleet_patience_seconds))
 
 
 def alert_records(events: list[AlertEvent]) -> list[Outgoing]:
@@ -122,6 +122,8 @@ async def evaluate(stream: StreamT[bytes]) -> None:
                 continue
             if tick is None and event.message.topic == settings.ticks_topic:
                 continue  # a tick for a partition this worker has not seen a reading of yet
+            if tick is None:
+                watermarks.took(event.message.partition, event.message.offset)
             reached: list[datetime | None] = []  # how far the tick's stations that feed the fleet stand
             for station_id in stations_ticked(event.message.partition, tick) if tick else [key_of(event)]:
                 evaluator = evaluators.get(station_id)
@@ -256,7 +258,7 @@ def judge(
             reading = Reading.model_validate_json(event.value)
         except ValidationError:
             return []  # the storing agent sends it to the dead-letter topic
-        watermark = watermarks.saw(station_id, event.message.partition, reading.ts, event.message.offset)
+        watermark = watermarks.saw(station_id, event.message.partition, reading.ts)
         if not accept(timeline, reading):
             log.warning(
                 "late reading from %s at %s: stored, not judged (%d late so far)",

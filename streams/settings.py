@@ -43,6 +43,9 @@ class WorkerSettings(KafkaSettings):
     #: partition, is ticked on to the partition's clock; a partition quiet this long, with nothing
     #: left, follows the quickest one's.
     idle_seconds: float = Field(30.0, gt=0)
+    #: The city's figures wait at most this far (event time) for a station that still talks but
+    #: lags its partition; its facts then come late for the fleet (its own alerts are judged).
+    fleet_patience_seconds: float = Field(6 * 3600.0, gt=0)
     #: The watermark trails the latest reading time by this much: readings up to this late are
     #: still judged in order, and every alert waits this long (in event time) before it is judged.
     allowed_lateness_seconds: float = Field(60.0, ge=0)

@@ -19,7 +19,7 @@ import math
 import zlib
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -106,7 +106,11 @@ class TickPacer:
 class Rounds:
     """How far a round has judged every station of its partition, as its slices are judged."""
 
-    def __init__(self) -> None:
+    def __init__(self, patience: timedelta = timedelta(hours=6)) -> None:
+        #: How far behind its tick a station that still talks may hold the fleet: its own alerts
+        #: are judged on its own clock, but a logger whose clock went back years, or one uploading
+        #: weeks of history, would stop the city's figures for as long as it talks.
+        self.patience = patience
         #: The lowest point reached so far in each partition's round (None: a station not judged yet).
         self._floor: dict[int, datetime | None] = {}
 
@@ -116,8 +120,9 @@ class Rounds:
         tells), or while a station has not been judged at all. ``reached`` is how far each
         station of the slice that the fleet waits for now stands (None: not judged yet): a
         station still talking is judged by its own clock, which may be behind the tick's."""
-        stands = [point for point in reached if point is not None]
-        lowest = None if len(stands) < len(reached) else min(stands, default=tick.watermark)
+        waited = [point for point in reached if point is None or point >= tick.watermark - self.patience]
+        stands = [point for point in waited if point is not None]
+        lowest = None if len(stands) < len(waited) else min(stands, default=tick.watermark)
         if tick.part == 0:
             floor = lowest
         elif partition in self._floor:

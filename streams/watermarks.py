@@ -64,13 +64,16 @@ class Watermarks:
         #: The minute of the last tick sent to each partition.
         self.ticked: dict[int, datetime] = {}
 
-    def saw(self, station_id: str, partition: int, ts: datetime, offset: int) -> datetime:
-        """A reading arrived on ``partition`` at ``offset``: its station's clock now."""
+    def took(self, partition: int, offset: int) -> None:
+        """The record at ``offset`` of ``partition`` was taken: a reading or not, valid or not."""
+        self.taken[partition] = max(self.taken.get(partition, offset), offset)
+
+    def saw(self, station_id: str, partition: int, ts: datetime) -> datetime:
+        """A reading of a catalogue station arrived on ``partition``: its station's clock now."""
         now = self.clock()
         self.partition_of[station_id] = partition
         self.latest[partition] = max(self.latest.get(partition, ts), ts)
         self.heard_at[partition] = self.station_heard_at[station_id] = now
-        self.taken[partition] = offset
         self.station_latest[station_id] = latest = max(self.station_latest.get(station_id, ts), ts)
         if self.started is None:
             self.started = now

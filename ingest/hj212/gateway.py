@@ -280,9 +280,10 @@ class Gateway:
         if found is None:
             return
         packet, logger = found
+        self._drop_stale_parts(connection)
         parts = [packet]
         if packet.pnum is not None:
-            whole = self._whole(packet, connection)
+            whole = self._whole(packet, len(frame.segment), connection)
             if whole is None:
                 return
             packet, parts = whole
@@ -306,15 +307,21 @@ class Gateway:
                     writer, answer(part, DATA_ANSWER if part.cn.startswith("2") else NOTIFICATION_ANSWER)
                 )
 
-    def _whole(self, part: Packet, connection: Connection) -> tuple[Packet, list[Packet]] | None:
-        """The message a part of a split packet completes, with all its parts; None until the
-        last part has come, or if the parts do not fit together (logged)."""
+    def _drop_stale_parts(self, connection: Connection) -> None:
         assert connection.split is not None
         for mn, qn, come, count in connection.split.dropped():
             seconds = self.settings.hj212_frame_seconds
-            detail = f"MN {mn}, QN {qn}: {come} of {count} parts came within {seconds:.0f} s; none answered"
+            detail = (
+                f"MN {mn}, QN {qn}: {come} of {count} parts within {seconds:.0f} s "
+                "(or too many parts held); none answered"
+            )
             self._refused(connection, "incomplete_split", detail)
-        parts = connection.split.add(part)
+
+    def _whole(self, part: Packet, size: int, connection: Connection) -> tuple[Packet, list[Packet]] | None:
+        """The message a part of a split packet completes, with all its parts; None until the
+        last part has come, or if the parts do not fit together (logged)."""
+        assert connection.split is not None
+        parts = connection.split.add(part, size)
         if parts is None:
             return None
         try:

@@ -135,7 +135,7 @@ def _part_numbers(header: dict[str, str]) -> tuple[int | None, int | None]:
         return None, None
     if pnum is None or pno is None:
         raise PacketError("bad_header", "PNUM and PNO come together: a part needs both")
-    if not (pnum.isascii() and pnum.isdigit() and pno.isascii() and pno.isdigit()):
+    if not all(number.isascii() and number.isdigit() and len(number) <= 4 for number in (pnum, pno)):
         raise PacketError("bad_header", f"PNUM={pnum[:10]!r} and PNO={pno[:10]!r} must be numbers")
     if not 1 <= int(pno) <= int(pnum) <= MAX_PARTS:
         raise PacketError("bad_header", f"part {pno} of {pnum}: parts go from 1 to PNUM, at most {MAX_PARTS}")
@@ -161,25 +161,21 @@ def _cp(body: str, once: bool) -> tuple[dict[str, str], dict[str, dict[str, str]
 
 
 def joined(parts: list[Packet]) -> Packet:
-    """The message the parts of a split packet make, their CP fields together in PNO order; a
-    field in two parts is refused as it would be in one."""
+    """The message the parts of a split packet make, their CP fields together in PNO order. A
+    field repeated alike in several parts (each part's DataTime) is taken once; one that differs,
+    or parts that disagree on the command, are refused."""
     ordered = sorted(parts, key=lambda part: part.pno or 0)
+    first = ordered[0]
+    if stray := [
+        part.pno for part in ordered if (part.st, part.cn, part.mn) != (first.st, first.cn, first.mn)
+    ]:
+        raise PacketError("bad_header", f"part(s) {stray} differ from part {first.pno} in ST, CN or MN")
     fields: dict[str, str] = {}
     factors: dict[str, dict[str, str]] = {}
     for part in ordered:
-        for name, value in part.fields.items():
-            if name in fields:
-                raise PacketError("bad_field", f"CP field {name} appears twice (in part {part.pno})")
-            fields[name] = value
+        _merge(fields, part.fields, part.pno, "")
         for code, values in part.factors.items():
-            into = factors.setdefault(code, {})
-            for name, value in values.items():
-                if name in into:
-                    raise PacketError(
-                        "bad_field", f"CP field {code}-{name} appears twice (in part {part.pno})"
-                    )
-                into[name] = value
-    first = ordered[0]
+            _merge(factors.setdefault(code, {}), values, part.pno, f"{code}-")
     return Packet(
         st=first.st,
         cn=first.cn,
@@ -190,6 +186,13 @@ def joined(parts: list[Packet]) -> Packet:
         factors=factors,
         fields=fields,
     )
+
+
+def _merge(into: dict[str, str], more: dict[str, str], pno: int | None, prefix: str) -> None:
+    for name, value in more.items():
+        if into.get(name, value) != value:
+            raise PacketError("bad_field", f"CP field {prefix}{name} differs in part {pno}")
+        into[name] = value
 
 
 def _pairs(items: list[str], where: str) -> dict[str, str]:

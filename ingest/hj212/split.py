@@ -4,7 +4,7 @@ Nothing of a message is published or answered until all its parts have come: a p
 and then lost with the connection would be a reading acknowledged that was never stored. A
 logger sends the parts of one message back to back (they are split only because a packet is
 limited in length), so they are held for at most ``within`` seconds, and at most
-``MAX_MESSAGES`` messages at a time on one connection.
+``MAX_MESSAGES`` messages and ``MAX_BYTES`` of parts at a time on one connection.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 from ingest.hj212.packet import Packet
 
-#: Messages whose parts one connection may have in flight at once.
+#: Messages whose parts one connection may have in flight at once, and their parts' bytes: a
+#: few whole messages, so 2000 connections hold at most about 500 MiB even when all are hostile.
 MAX_MESSAGES = 8
+MAX_BYTES = 256 * 1024
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Held:
     began: float
     count: int
     parts: dict[int, Packet] = field(default_factory=dict)
+    sizes: dict[int, int] = field(default_factory=dict)
 
 
 class SplitMessages:
@@ -31,7 +34,7 @@ class SplitMessages:
         self.clock = clock
         self._held: dict[tuple[str, str | None], Held] = {}
 
-    def add(self, part: Packet) -> list[Packet] | None:
+    def add(self, part: Packet, size: int) -> list[Packet] | None:
         """All the parts of ``part``'s message, in order, once the last has come; None until then.
         A part that comes again replaces the one held (a logger's retry)."""
         assert part.pnum is not None and part.pno is not None
@@ -39,7 +42,7 @@ class SplitMessages:
         held = self._held.get(key)
         if held is None or held.count != part.pnum:
             held = self._held[key] = Held(self.clock(), part.pnum)
-        held.parts[part.pno] = part
+        held.parts[part.pno], held.sizes[part.pno] = part, size
         if len(held.parts) < held.count:
             return None
         del self._held[key]
@@ -47,11 +50,14 @@ class SplitMessages:
 
     def dropped(self) -> list[tuple[str, str | None, int, int]]:
         """Forget the messages whose parts stopped coming ``within`` seconds after their first,
-        and the oldest beyond ``MAX_MESSAGES``: (MN, QN, parts come, parts in all) of each."""
+        and the oldest beyond ``MAX_MESSAGES`` or ``MAX_BYTES``: (MN, QN, parts come, parts in
+        all) of each."""
         now = self.clock()
-        by_age = sorted(self._held.items(), key=lambda item: item[1].began)
-        stale = [key for index, (key, held) in enumerate(by_age)
-                 if now - held.began >= self.within or len(by_age) - index > MAX_MESSAGES]  # fmt: skip
+        stale, count, size = [], len(self._held), sum(sum(h.sizes.values()) for h in self._held.values())
+        for key, held in sorted(self._held.items(), key=lambda item: item[1].began):
+            if now - held.began >= self.within or count > MAX_MESSAGES or size > MAX_BYTES:
+                stale.append(key)
+                count, size = count - 1, size - sum(held.sizes.values())
         gone = [(mn, qn, len(self._held[(mn, qn)].parts), self._held[(mn, qn)].count) for mn, qn in stale]
         for key in stale:
             del self._held[key]

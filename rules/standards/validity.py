@@ -1,6 +1,6 @@
 """Data validity: how much data a value needs before it counts.
 
-GB 3095-2012 §8 (table 4, minimum requirements for the validity of concentration data): an
+GB 3095-2012 chapter 6 (table 4, the minimum data for a valid concentration): an
 hourly value needs at least 45 minutes of sampling in the hour; a 24 h mean at least 20 hourly
 values; an 8 h mean at least 6 hourly values; an annual mean 324 daily values in the year and
 27 in each month (25 in February). HJ 663-2013 asks the same of PM2.5 and PM10 hourly
@@ -31,7 +31,7 @@ DAYS_FOR_A_YEAR = 324
 
 def year_so_far_is_valid(days_by_month: Mapping[int, int], today: date, since: date) -> bool:
     """Whether a year-to-date value made of daily values can stand for the year so far, as GB
-    3095-2012 §8 asks of an annual mean: each month gone by since ``since`` (the first day judged
+    3095-2012 §6 asks of an annual mean: each month gone by since ``since`` (the first day judged
     this year: months before envalert watched are not held against it) with its 27 daily values
     (25 in February), today's month too on its last day, and on 31 December a year watched from
     1 January with 324."""

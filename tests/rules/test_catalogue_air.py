@@ -47,7 +47,7 @@ def test_hourly_aqi_one_heavy_hour_is_not_sustained_and_200_is_quiet(catalogue: 
 
 def test_pm25_24h_mean_warns_escalates_steps_down_and_clears(catalogue: Catalogue) -> None:
     """One reading an hour: each is its hour's value. The 24 h mean of hourly values is judged as
-    each hour closes, once it holds 20 of them (GB 3095-2012 §8)."""
+    each hour closes, once it holds 20 of them (GB 3095-2012 §6)."""
     run = Run(catalogue, "air.pm25.24h", AIR)
     hourly = [76.0] * 20 + [300.0] * 8 + [10.0] * 30
     run.feed(

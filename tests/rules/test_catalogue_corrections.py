@@ -14,7 +14,7 @@ from rules.evaluator import resolve, thresholds_for
 from rules.fleet import CITY, FleetEvaluator, FleetState, FleetUpdate
 from rules.model import Catalogue, FromStandard, FromStation, Severity
 from rules.standards.noise import night_end
-from tests.rules.conftest import station
+from tests.rules.conftest import T0, Run, every, reading, station
 
 #: The plan's 市区: the districts and development zones of 附件1 that are not counties or county-level cities.
 URBAN = {
@@ -31,7 +31,7 @@ URBAN = {
 }
 STANDARD_RULES = [
     "air.aqi.heavy", "air.pm25.24h", "air.o3.8h", "noise.night.leq", "noise.night.sudden",
-    "ammonia.slip.1h", "vocs.nmhc.1h", "vocs.nmhc.single",
+    "ammonia.slip.1h", "ammonia.slip.cement.1h", "vocs.nmhc.1h", "vocs.nmhc.single",
 ]  # fmt: skip
 
 
@@ -58,14 +58,29 @@ def test_heavy_pollution_is_cited_to_the_plans_goal_where_it_stands(catalogue: C
 
 
 def test_a_cement_kiln_is_judged_by_the_cement_standard(catalogue: Catalogue) -> None:
-    (rule,) = [rule for rule in catalogue.rules if rule.id == "ammonia.slip.1h"]
+    (power_rule,) = [rule for rule in catalogue.rules if rule.id == "ammonia.slip.1h"]
+    (rule,) = [rule for rule in catalogue.rules if rule.id == "ammonia.slip.cement.1h"]
     kiln = station(Kind.AMMONIA, unit_type="SNCR", sector="cement", special_limits=True)
     assert thresholds_for(rule, kiln) == {Severity.WARNING: 8, Severity.CRITICAL: 16}
     ordinary = station(Kind.AMMONIA, unit_type="SNCR", sector="cement")
     assert thresholds_for(rule, ordinary) == {Severity.WARNING: 10, Severity.CRITICAL: 20}
     power = station(Kind.AMMONIA, unit_type="SCR")
-    assert thresholds_for(rule, power) == {Severity.WARNING: 2.5, Severity.CRITICAL: 5}
-    assert "GB 4915-2013" in rule.source
+    assert thresholds_for(power_rule, power) == {Severity.WARNING: 2.5, Severity.CRITICAL: 5}
+    assert "GB 4915-2013" in rule.source and "GB 4915" not in power_rule.source
+    assert not rule.applies_to.matches(power) and not power_rule.applies_to.matches(kiln)
+
+
+def test_a_cement_kiln_exactly_at_its_limit_complies(catalogue: Catalogue) -> None:
+    """GB 4915-2013's limits are maxima (≤ 10); the power plants' specifications ask for less than
+    the value, so there the value itself breaks it."""
+    kiln = station(Kind.AMMONIA, unit_type="SNCR", sector="cement")
+    at_limit = Run(catalogue, "ammonia.slip.cement.1h", kiln)
+    at_limit.feed(reading(Kind.AMMONIA, at, nh3=10) for at in every(T0, timedelta(minutes=1), 61))
+    assert at_limit.story() == []
+    power = station(Kind.AMMONIA, unit_type="SCR")
+    at_power_limit = Run(catalogue, "ammonia.slip.1h", power)
+    at_power_limit.feed(reading(Kind.AMMONIA, at, nh3=2.5) for at in every(T0, timedelta(minutes=1), 61))
+    assert at_power_limit.story() == [("firing", "warning")]
 
 
 def test_the_4b_night_limit_applies_to_new_railway_lines_only() -> None:

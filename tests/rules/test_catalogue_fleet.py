@@ -133,7 +133,7 @@ def test_the_compliance_window_rolls(catalogue: Catalogue) -> None:
 def test_a_years_figures_need_the_days_each_month_gone_by_asks_for(
     catalogue: Catalogue, january_days: int, judged: bool
 ) -> None:
-    """GB 3095-2012 §8: an annual mean needs 27 daily values in each month (25 in February). A
+    """GB 3095-2012 §6: an annual mean needs 27 daily values in each month (25 in February). A
     January with 26 days of data leaves the year-to-date figures unjudged in February."""
     pm25 = Fleet(catalogue, "district.pm25.ytd")
     good = Fleet(catalogue, "district.good-days.projected")

@@ -108,3 +108,13 @@ def test_hours_lacking_data_raise_a_data_quality_alert_naming_the_window(catalog
         reading(Kind.AIR, at, pm25=40) for at in every(T0 + 3 * timedelta(hours=1), timedelta(minutes=1), 60)
     )
     assert run.tick(T0 + 4 * timedelta(hours=1)).story() == [("firing", "warning"), ("resolved", "warning")]
+
+
+def test_hours_lacking_data_count_only_in_a_row(catalogue: Catalogue) -> None:
+    """An hour with no data at all breaks the run: that is silence, dq.silent's business."""
+    run = Run(catalogue, "dq.insufficient", station(Kind.AIR))
+    for hour in (0, 2, 3):
+        start = T0 + hour * timedelta(hours=1)
+        run.feed(reading(Kind.AIR, at, pm25=30 + hour) for at in every(start, timedelta(minutes=1), 30))
+    assert run.tick(T0 + timedelta(hours=4)).story() == []
+    assert [t.value for t in run.transitions] == []

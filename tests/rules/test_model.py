@@ -126,7 +126,7 @@ def test_rules_check_exits_non_zero_with_every_error(tmp_path: Path) -> None:
     assert f"Error: {bad}: 2 invalid field(s)" in checked.stderr
     assert "rules[air.test]" in checked.stderr and "rules[air.two].notify" in checked.stderr
     ok = envalert("check")
-    assert ok.returncode == 0 and "18 station rules and 4 fleet rules, all valid" in ok.stdout
+    assert ok.returncode == 0 and "19 station rules and 4 fleet rules, all valid" in ok.stdout
 
 
 def test_rules_list_names_every_rule_with_its_source() -> None:

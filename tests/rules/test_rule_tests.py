@@ -41,7 +41,9 @@ def test_series_in_promtools_notation(values: str, expanded: list[float | None])
     assert expand(values) == expanded
 
 
-@pytest.mark.parametrize("values", ["1x", "high", "1+x3", "nan", f"1x{MAX_VALUES}", "inf"])
+@pytest.mark.parametrize(
+    "values", ["1x", "high", "1+x3", "nan", f"1x{MAX_VALUES}", "inf", "_x10000000000", "1x5 " * 400_000]
+)
 def test_a_series_that_is_not_one_says_so(values: str) -> None:
     with pytest.raises(ValueError, match=r"value|finite"):
         expand(values)

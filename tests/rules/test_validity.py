@@ -1,6 +1,6 @@
 """Data validity: a window is judged only when it holds the data its standard asks for.
 
-GB 3095-2012 §8: an hourly value needs at least 45 minutes of data in the hour, a 24 h mean 20
+GB 3095-2012 §6: an hourly value needs at least 45 minutes of data in the hour, a 24 h mean 20
 hourly values, an 8 h mean 6. A station's cadence says how much of the hour each reading covers,
 so a station reporting every minute and one reporting every hour are both judged fairly.
 """
@@ -13,11 +13,14 @@ import pytest
 
 from ingest.contract import Kind
 from ingest.stations import NoiseZone
+from rules.aggregations import WindowState
 from rules.catalogue import all_rules, explain
 from rules.derived import DailyAir, DerivedState, NightlyNoise
+from rules.evaluator import RuleState
 from rules.figures import station_hour
-from rules.hourly import ClosedHour, HourState, add, close_due
+from rules.hourly import ClosedHour, HourState, add, close_due, ms
 from rules.model import Catalogue
+from rules.samples import Samples
 from rules.standards.validity import year_so_far_is_valid
 from tests.rules.conftest import T0, Run, every, reading, station
 
@@ -173,3 +176,15 @@ def test_a_year_so_far_needs_its_months_days(
     days_by_month: dict[int, int], today: date, since: date, valid: bool
 ) -> None:
     assert year_so_far_is_valid(days_by_month, today, since) is valid
+
+
+def test_a_window_saved_by_a_rules_earlier_computation_is_not_read_by_the_new_one(
+    catalogue: Catalogue,
+) -> None:
+    """Timelines outlive a release: a 24 h PM2.5 window saved when it held minute readings must not
+    be read as hourly values once the rule averages hours (30 minutes of 300 made a mean of 291)."""
+    run = Run(catalogue, "air.pm25.24h", AIR)
+    minutes = [(ms(at), 300.0) for at in every(T0 - HOUR, MINUTE, 30)]
+    run.state.rules["air.pm25.24h"] = RuleState(window=WindowState(samples=Samples(minutes)))
+    run.feed(reading(Kind.AIR, at, pm25=20) for at in every(T0, timedelta(minutes=20), 20 * 3))
+    assert run.tick(T0 + 20 * HOUR).story() == []

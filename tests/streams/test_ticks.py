@@ -120,3 +120,13 @@ def test_progress_waits_for_the_station_furthest_behind_and_for_one_not_judged_y
     assert rounds.judged(0, Tick(watermark=T0, part=0, parts=2), [None, T0]) is None
     assert rounds.judged(0, Tick(watermark=T0, part=1, parts=2), [T0]) is None, "a station not judged yet"
     assert rounds.judged(1, Tick(watermark=T0, part=0, parts=1), [T0 + MINUTE]) == T0 + MINUTE
+
+
+def test_a_station_far_behind_does_not_hold_the_fleet_beyond_its_patience() -> None:
+    """A logger whose clock went back years, or one uploading weeks of history, is judged on its
+    own clock, but the city's figures wait for it only so long: its facts then come late."""
+    rounds = Rounds(patience=timedelta(hours=6))
+    assert rounds.judged(0, Tick(watermark=T0, part=0, parts=1), [T0, T0 - timedelta(hours=7)]) == T0
+    assert rounds.judged(
+        0, Tick(watermark=T0, part=0, parts=1), [T0, T0 - timedelta(hours=5)]
+    ) == T0 - timedelta(hours=5)

@@ -23,26 +23,27 @@ class Clock:
 def test_each_partition_keeps_its_own_clock_until_it_falls_idle() -> None:
     clock = Clock()
     marks = Watermarks({"A": 0, "B": 1}, LATENESS, idle_after=30, clock=clock)
-    assert marks.saw("A", 0, T0 + timedelta(minutes=10), offset=0) == T0 + timedelta(minutes=9)
-    assert marks.saw("B", 1, T0, offset=0) == T0 - LATENESS, (
-        "B's partition lags: its clock must not run ahead"
-    )
+    assert marks.saw("A", 0, T0 + timedelta(minutes=10)) == T0 + timedelta(minutes=9)
+    assert marks.saw("B", 1, T0) == T0 - LATENESS, "B's partition lags: its clock must not run ahead"
     clock.now = 29
     assert marks.of(1) == T0 - LATENESS
     clock.now = 30  # nothing on partition 1 for 30 s: it follows the quickest
     assert marks.of(1) == T0 + timedelta(minutes=9)
-    marks.saw("B", 1, T0 + timedelta(minutes=2), offset=1)
+    marks.saw("B", 1, T0 + timedelta(minutes=2))
     assert marks.of(1) == T0 + timedelta(minutes=9), "never goes back"
 
 
 def test_a_partition_with_readings_still_to_judge_is_never_idle() -> None:
     clock, log_end = Clock(), {0: 1, 1: 500}
     marks = Watermarks({"A": 0, "B": 1}, LATENESS, idle_after=30, clock=clock, log_end=log_end.get)
-    marks.saw("A", 0, T0 + timedelta(minutes=10), offset=0)
-    marks.saw("B", 1, T0, offset=99)
-    clock.now = 300  # the consumer gave partition 1 nothing for 300 s, but 400 readings wait there
+    marks.saw("A", 0, T0 + timedelta(minutes=10))
+    marks.saw("B", 1, T0)
+    marks.took(1, 98)
+    marks.took(1, 97)  # the highest offset taken counts
+    clock.now = 300  # the consumer gave partition 1 nothing for 300 s, but 401 records wait there
     assert marks.of(1) == T0 - LATENESS
     assert marks.for_station("B", T0 + timedelta(minutes=9)) == T0 - LATENESS
+    marks.took(1, 99)  # a record that is no reading (malformed, or from no catalogue station)
     log_end[1] = 100  # all taken: now partition 1 and its station are idle
     assert marks.of(1) == T0 + timedelta(minutes=9)
     assert marks.for_station("B", T0 + timedelta(minutes=9)) == T0 + timedelta(minutes=9)
@@ -51,8 +52,8 @@ def test_a_partition_with_readings_still_to_judge_is_never_idle() -> None:
 def test_a_station_is_judged_by_its_own_clock_however_far_its_partition_is_ahead() -> None:
     clock = Clock()
     marks = Watermarks({"A": 0, "B": 0}, LATENESS, idle_after=30, clock=clock)
-    marks.saw("A", 0, T0 + timedelta(hours=10), offset=0)
-    assert marks.saw("B", 0, T0, offset=1) == T0 - LATENESS
+    marks.saw("A", 0, T0 + timedelta(hours=10))
+    assert marks.saw("B", 0, T0) == T0 - LATENESS
     assert marks.of(0) == T0 + timedelta(hours=10) - LATENESS
     tick = T0 + timedelta(hours=10) - LATENESS
     assert marks.for_station("B", tick) == T0 - LATENESS, "a tick takes B no further than its own clock"
@@ -64,7 +65,7 @@ def test_a_station_never_heard_from_is_ticked_once_it_has_been_silent_as_long_as
     clock = Clock()
     marks = Watermarks({"A": 0, "Q": 0}, LATENESS, idle_after=30, clock=clock)
     assert marks.for_station("Q", T0) is None, "no reading anywhere yet"
-    marks.saw("A", 0, T0, offset=0)
+    marks.saw("A", 0, T0)
     clock.now = 29
     assert marks.for_station("Q", T0) is None
     clock.now = 30
@@ -75,7 +76,7 @@ def test_a_partition_never_heard_from_is_idle_only_once_readings_flow_elsewhere(
     clock = Clock()
     marks = Watermarks({"A": 0, "Q": 3}, LATENESS, idle_after=30, clock=clock)
     clock.now = 100  # the worker has been up a while, no reading yet
-    marks.saw("A", 0, T0, offset=0)
+    marks.saw("A", 0, T0)
     assert marks.of(3) is None
     clock.now = 130
     assert marks.of(3) == T0 - LATENESS
@@ -83,12 +84,12 @@ def test_a_partition_never_heard_from_is_idle_only_once_readings_flow_elsewhere(
 
 def test_ticks_fall_due_once_per_new_minute_for_each_assigned_partition() -> None:
     marks = Watermarks({"A": 0, "B": 0, "C": 1, "D": 2}, LATENESS, idle_after=30, clock=Clock())
-    marks.saw("A", 0, T0 + timedelta(seconds=90), offset=0)
-    marks.saw("C", 1, T0 + timedelta(seconds=150), offset=0)
+    marks.saw("A", 0, T0 + timedelta(seconds=90))
+    marks.saw("C", 1, T0 + timedelta(seconds=150))
     assert marks.due_ticks({0, 1, 3}) == [(0, T0 + timedelta(seconds=30)), (1, T0 + timedelta(seconds=90))]
-    marks.saw("A", 0, T0 + timedelta(seconds=100), offset=1)
+    marks.saw("A", 0, T0 + timedelta(seconds=100))
     assert marks.due_ticks({0, 1, 3}) == [], "still the same minute"
-    marks.saw("A", 0, T0 + timedelta(seconds=130), offset=2)
+    marks.saw("A", 0, T0 + timedelta(seconds=130))
     assert marks.due_ticks({0, 1}) == [(0, T0 + timedelta(seconds=70))]
     assert marks.due_ticks({2}) == [], "partition 2 has had no reading, and is not idle yet"
 
@@ -96,7 +97,7 @@ def test_ticks_fall_due_once_per_new_minute_for_each_assigned_partition() -> Non
 def test_a_tick_concerns_every_station_of_its_partition() -> None:
     marks = Watermarks({"A": 0, "B": 0, "C": 1}, LATENESS, idle_after=30, clock=Clock())
     assert marks.stations_on(0) == ["A", "B"]
-    marks.saw("B", 1, T0, offset=0)  # B's readings now come on partition 1: so does its tick
+    marks.saw("B", 1, T0)  # B's readings now come on partition 1: so does its tick
     assert (marks.stations_on(0), marks.stations_on(1)) == (["A"], ["B", "C"])
 
 

@@ -155,7 +155,15 @@ def test_split_packets_carry_their_number_and_count() -> None:
 
 @pytest.mark.parametrize(
     "numbers",
-    ["PNUM=2;PNO=3", "PNUM=0;PNO=0", "PNUM=two;PNO=1", "PNUM=2", "PNO=1", f"PNUM={MAX_PARTS + 1};PNO=1"],
+    [
+        "PNUM=2;PNO=3",
+        "PNUM=0;PNO=0",
+        "PNUM=two;PNO=1",
+        "PNUM=2",
+        "PNO=1",
+        f"PNUM={MAX_PARTS + 1};PNO=1",
+        "PNUM=" + "9" * 5000 + ";PNO=1",
+    ],
 )
 def test_impossible_part_numbers_are_refused(numbers: str) -> None:
     with pytest.raises(PacketError) as failed:
@@ -185,5 +193,11 @@ def test_the_parts_of_a_split_message_join_in_order() -> None:
         {"DataTime": "20261128101500"},
         {"a21001": {"Avg": "2.2", "Flag": "N"}},
     )
-    with pytest.raises(PacketError, match="appears twice"):
-        joined([parts[1], parts[1]])
+    again = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&DataTime=20261128101500&&")
+    assert joined([parts[1], again]).fields == {"DataTime": "20261128101500"}, "a field repeated alike"
+    other = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&a21001-Avg=2.3&&")
+    with pytest.raises(PacketError, match="a21001-Avg differs"):
+        joined([parts[1], other])
+    stray = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2061;PW=1;MN=X;Flag=7;CP=&&a21001-Flag=N&&")
+    with pytest.raises(PacketError, match="CN"):
+        joined([parts[1], stray])

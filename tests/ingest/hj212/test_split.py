@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.hj212.packet import Packet
-from ingest.hj212.split import MAX_MESSAGES, SplitMessages
+from ingest.hj212.split import MAX_BYTES, MAX_MESSAGES, SplitMessages
 
 
 class Clock:
@@ -22,21 +22,21 @@ def part(qn: str, pno: int, pnum: int = 2) -> Packet:
 
 def test_a_message_is_whole_once_its_last_part_comes_in_any_order_and_a_retry_replaces_a_part() -> None:
     split = SplitMessages(60, Clock())
-    assert split.add(part("Q", 2)) is None
-    assert split.add(part("Q", 2)) is None, "the same part again: still waiting for part 1"
-    assert split.add(part("Q", 1)) == [part("Q", 1), part("Q", 2)]
-    assert split.add(part("Q", 1)) is None, "a new message with the same QN starts afresh"
+    assert split.add(size=100, part=part("Q", 2)) is None
+    assert split.add(size=100, part=part("Q", 2)) is None, "the same part again: still waiting for part 1"
+    assert split.add(size=100, part=part("Q", 1)) == [part("Q", 1), part("Q", 2)]
+    assert split.add(size=100, part=part("Q", 1)) is None, "a new message with the same QN starts afresh"
 
 
 def test_parts_that_stop_coming_are_dropped_and_said() -> None:
     clock = Clock()
     split = SplitMessages(60, clock)
-    split.add(part("Q", 1, pnum=3))
+    split.add(size=100, part=part("Q", 1, pnum=3))
     clock.now = 59
     assert split.dropped() == []
     clock.now = 60
     assert split.dropped() == [("X", "Q", 1, 3)]
-    assert split.add(part("Q", 2, pnum=3)) is None and split.dropped() == []
+    assert split.add(size=100, part=part("Q", 2, pnum=3)) is None and split.dropped() == []
 
 
 def test_a_connection_holds_at_most_a_few_messages() -> None:
@@ -44,5 +44,14 @@ def test_a_connection_holds_at_most_a_few_messages() -> None:
     split = SplitMessages(60, clock)
     for index in range(MAX_MESSAGES + 2):
         clock.now = index
-        split.add(part(f"Q{index}", 1))
+        split.add(size=100, part=part(f"Q{index}", 1))
     assert split.dropped() == [("X", "Q0", 1, 2), ("X", "Q1", 1, 2)]
+
+
+def test_a_connection_holds_at_most_so_many_bytes_of_parts() -> None:
+    clock = Clock()
+    split = SplitMessages(60, clock)
+    for index in range(3):
+        clock.now = index
+        split.add(size=MAX_BYTES // 2, part=part(f"Q{index}", 1))
+    assert split.dropped() == [("X", "Q0", 1, 2)]
