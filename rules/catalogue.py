@@ -30,7 +30,7 @@ from rules.model import (
     Threshold,
     YearToDateMean,
 )
-from rules.standards.aqi import Averaging, Category, Pollutant, concentration_at
+from rules.standards.aqi import HEAVY_AQI, SEVERE_AQI, Averaging, Category, Pollutant, concentration_at
 from rules.standards.limits import AMBIENT_CLASS_II, AMMONIA_SLIP, CEMENT_AMMONIA, CEMENT_AMMONIA_SPECIAL
 from rules.standards.noise import EXISTING_RAILWAY_LIMITS, SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
 from rules.standards.validity import (
@@ -58,8 +58,8 @@ STANDARD_WORDS = {
     "(PM2.5 24 h at IAQI 200, HJ 633-2012)",
     "o3_8h_at_iaqi_200": f"{concentration_at(Pollutant.O3, Averaging.EIGHT_HOURS, 200):g} µg/m³ "
     "(O3 8 h at IAQI 200, HJ 633-2012)",
-    "aqi_heavy": f"AQI {Category.MODERATE.upper + 1:g} ({Category.HEAVY.zh}, HJ 633-2012)",
-    "aqi_severe": f"AQI {Category.HEAVY.upper + 1:g} ({Category.SEVERE.zh}, HJ 633-2012)",
+    "aqi_heavy": f"AQI {HEAVY_AQI} ({Category.HEAVY.zh}, HJ 633-2012)",
+    "aqi_severe": f"AQI {SEVERE_AQI} ({Category.SEVERE.zh}, HJ 633-2012)",
     "gb3096_night": "the night limit of the zone (GB 3096-2008): "
     + ", ".join(f"{zone.value}: {night:g}" for zone, (_, night) in ZONE_LIMITS.items())
     + f"; 4b beside an existing railway line {EXISTING_RAILWAY_LIMITS[1]:g}",

@@ -18,7 +18,7 @@ from ingest.stations import Station
 from rules.aggregations import Observation, WindowState, clocked, on_reading, on_tick
 from rules.alerting import AlertState, Change, judge
 from rules.model import ByAttribute, FromStandard, FromStation, Rule, RuleBase, Severity, Threshold
-from rules.standards.aqi import Averaging, Category, Pollutant, concentration_at
+from rules.standards.aqi import HEAVY_AQI, SEVERE_AQI, Averaging, Pollutant, concentration_at
 from rules.standards.limits import AMBIENT_CLASS_II, ammonia_slip, nmhc_limits
 from rules.standards.noise import SUDDEN_NOISE_ALLOWANCE, night_limit
 
@@ -81,9 +81,9 @@ def standard_limit(standard: str, station: Station) -> float | None:
         case "o3_8h_at_iaqi_200":
             return concentration_at(Pollutant.O3, Averaging.EIGHT_HOURS, 200)
         case "aqi_heavy":
-            return Category.MODERATE.upper + 1
+            return HEAVY_AQI
         case "aqi_severe":
-            return Category.HEAVY.upper + 1
+            return SEVERE_AQI
         case "gb3096_night":
             return night_limit(station.zone, station.railway) if station.zone else None
         case "gb3096_sudden":

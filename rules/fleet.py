@@ -49,6 +49,7 @@ from rules.model import (
     Threshold,
     YearToDateMean,
 )
+from rules.standards.aqi import HEAVY_AQI
 from rules.standards.noise import night_end
 from rules.standards.validity import year_so_far_is_valid
 
@@ -344,7 +345,8 @@ class FleetEvaluator:
         city = days[CITY].aqi
         state.city_days += 1
         heavy_aqi = max(
-            (r.compute.heavy_aqi for r in self.rules if isinstance(r.compute, HeavyDayBudget)), default=201
+            (r.compute.heavy_aqi for r in self.rules if isinstance(r.compute, HeavyDayBudget)),
+            default=HEAVY_AQI,
         )
         state.heavy_days += int(city is not None and city >= heavy_aqi)
         for district, members in by_district.items():

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ingest.contract import METRICS, Flag, Kind, StationId
 from ingest.stations import NoiseZone, Station
 from rules.durations import Duration
+from rules.standards.aqi import HEAVY_AQI
 from rules.standards.validity import HOURS_FOR_A_NIGHT
 
 
@@ -316,7 +317,8 @@ class HeavyDayBudget(Strict):
 
     function: Literal["heavy_day_budget"]
     share: float = Field(0.014, gt=0, le=1)
-    heavy_aqi: int = Field(201, ge=0, le=500)
+    #: The AQI at which a day is heavily polluted: HJ 633-2012's 重度污染 starts at 201.
+    heavy_aqi: int = Field(HEAVY_AQI, ge=0, le=500)
 
 
 class YearToDateMean(Strict):

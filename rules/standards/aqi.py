@@ -107,6 +107,11 @@ class Category(Enum):
         return next(category for category in cls if aqi <= category.upper)
 
 
+#: The lowest AQI of 重度污染 (heavy pollution), and of 严重污染 (severe).
+HEAVY_AQI = int(Category.MODERATE.upper) + 1
+SEVERE_AQI = int(Category.HEAVY.upper) + 1
+
+
 @dataclass(frozen=True)
 class AqiResult:
     aqi: int
