@@ -10,6 +10,7 @@ deployed. Only the stations that appear in the series are judged: the rest of a 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import defaultdict
@@ -28,7 +29,7 @@ from rules.durations import Duration
 from rules.evaluator import Transition
 from rules.figures import Figure
 from rules.model import Catalogue, Severity
-from rules.offline import judge_offline
+from rules.offline import OfflineJudge
 
 #: The most values one series may expand to: four years of minutes, not a memory bomb.
 MAX_VALUES = 2_000_000
@@ -231,13 +232,16 @@ def eval_time(spec: RuleTestFile, test: RuleTest) -> datetime:
 
 
 def run_suite(suite: Suite) -> list[Failure]:
-    """Each test's failure, if it fails: the series judged up to its time, as the worker would."""
+    """Each test's failure, if it fails: the series judged up to its time, as the worker would.
+    The tests are judged in time order by one judge that only moves forward."""
     failures = []
-    for index, test in enumerate(suite.spec.tests):
+    order = sorted(enumerate(suite.spec.tests), key=lambda item: eval_time(suite.spec, item[1]))
+    judge, taken = OfflineJudge(suite.catalogue, suite.stations), 0
+    for index, test in order:
         at = eval_time(suite.spec, test)
-        judged = judge_offline(
-            suite.catalogue, suite.stations, [reading for reading in suite.readings if reading.ts <= at], at
-        )
+        upto = bisect.bisect_right([reading.ts for reading in suite.readings], at)
+        judged = judge.judge(suite.readings[taken:upto], at)
+        taken = upto
         lines = (
             []
             if test.exp_alerts is None
@@ -246,7 +250,7 @@ def run_suite(suite: Suite) -> list[Failure]:
         lines += _figure_lines(test, judged.figures)
         if lines:
             failures.append(Failure(index, test, at, lines))
-    return failures
+    return sorted(failures, key=lambda failure: failure.index)
 
 
 def firing(transitions: list[Transition], rule: str | None) -> list[ExpectedAlert]:
