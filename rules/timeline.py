@@ -47,7 +47,11 @@ def accept(timeline: Timeline, reading: Reading) -> bool:
     if timeline.judged_to is not None and reading.ts <= timeline.judged_to:
         timeline.late += 1
         return False
-    index = bisect.bisect_left([waiting.ts for waiting in timeline.waiting], reading.ts)
+    waiting = timeline.waiting
+    if not waiting or reading.ts > waiting[-1].ts:  # the usual case: in order
+        waiting.append(reading)
+        return True
+    index = bisect.bisect_left(waiting, reading.ts, key=lambda one: one.ts)
     if index < len(timeline.waiting) and timeline.waiting[index].ts == reading.ts:
         # The same station and time: delivered again after a restart (or corrected); the last one
         # counts, as in InfluxDB, and it is judged once.
@@ -90,11 +94,16 @@ def _release(
     timeline: Timeline, evaluator: StationEvaluator, until: datetime, deriver: StationDeriver | None
 ) -> list[Transition]:
     transitions: list[Transition] = []
-    while timeline.waiting and timeline.waiting[0].ts <= until:
-        reading = timeline.waiting.pop(0)
-        transitions += evaluator.evaluate(timeline.rules, reading)
-        if deriver:
-            timeline.facts.add(deriver.on_reading(timeline.derived, reading))
+    due, judged = bisect.bisect_right(timeline.waiting, until, key=lambda one: one.ts), 0
+    try:
+        for reading in timeline.waiting[:due]:
+            judged += 1  # taken off even if judging it fails, as one at a time would be
+            transitions += evaluator.evaluate(timeline.rules, reading)
+            if deriver:
+                timeline.facts.add(deriver.on_reading(timeline.derived, reading))
+    finally:
+        # One cut, not a pop from the front per reading: quadratic with thousands waiting.
+        del timeline.waiting[:judged]
     return transitions
 
 
