@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from ingest.contract import EXCERPT_BYTES, Kind
 from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
 from notifiers.sinks import Inbox, MailSink, WebhookSink
+from rules.evaluator import Transition
 from rules.events import AlertEvent
 from streams import processes
 from streams.host import free_port
@@ -50,6 +51,20 @@ def envalert(
         timeout=timeout,
         check=False,
     )
+
+
+#: A transition as the offline and the live judgements are compared: rule, subject, state,
+#: severity, time, value.
+JudgedKey = tuple[object, ...]
+
+
+def judged_offline(transitions: Iterable[Transition]) -> set[JudgedKey]:
+    return {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in transitions}
+
+
+def judged_live(services: Services) -> set[JudgedKey]:
+    """The transitions on Kafka ``alerts``, as ``judged_offline`` gives them."""
+    return {(e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in services.alert_events()}
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> Any:

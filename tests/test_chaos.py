@@ -17,7 +17,18 @@ from ingest.publisher import publish_readings
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from tests.conftest import NOTICE_ID, Pipeline, Services, Sinks, outbox, quick_notifier_env, wait_until
+from tests.conftest import (
+    NOTICE_ID,
+    JudgedKey,
+    Pipeline,
+    Services,
+    Sinks,
+    judged_live,
+    judged_offline,
+    outbox,
+    quick_notifier_env,
+    wait_until,
+)
 from tests.streams.fleets import LATENESS, a_day_of, fleet_of
 from tests.streams.test_alerting import START
 from tests.streams.test_pipeline import assert_all_stored
@@ -65,13 +76,11 @@ def test_every_fault_at_once_loses_nothing_and_tells_everyone_exactly_once(
 
     stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
     offline = judge_offline(load_catalogue(), stations, readings, readings[-1].ts - LATENESS)
-    expected = {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in offline.transitions}
+    expected = judged_offline(offline.transitions)
     assert len(expected) > 50, "the day should give plenty to judge and to tell"
 
-    def live() -> set[tuple[object, ...]]:
-        return {
-            (e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in services.alert_events()
-        }
+    def live() -> set[JudgedKey]:
+        return judged_live(services)
 
     wait_until(lambda: len(live()) >= len(expected), 120, f"{len(expected)} transitions")
     assert live() == expected

@@ -17,7 +17,16 @@ from ingest.publisher import publish_readings
 from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from tests.conftest import Pipeline, Services, kafka_records, kill, wait_until
+from tests.conftest import (
+    JudgedKey,
+    Pipeline,
+    Services,
+    judged_live,
+    judged_offline,
+    kafka_records,
+    kill,
+    wait_until,
+)
 from tests.streams.fleets import DISTRICTS, LATENESS, a_day_is_a_year, a_day_of, fleet_of
 
 pytestmark = pytest.mark.integration
@@ -298,11 +307,10 @@ def test_a_day_of_a_50_station_fleet_is_judged_live_exactly_as_offline(
 
     stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
     offline = judge_offline(load_catalogue(rules), stations, readings, readings[-1].ts - LATENESS)
-    expected = {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in offline.transitions}
+    expected = judged_offline(offline.transitions)
 
-    def live() -> set[tuple[object, ...]]:
-        events = services.alert_events()
-        return {(e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in events}
+    def live() -> set[JudgedKey]:
+        return judged_live(services)
 
     fleet_rules = {t[0] for t in expected if t[1] in {"郑州市", *DISTRICTS}}
     assert len(expected) > 300 and len(fleet_rules) >= 3, "the day should give plenty to judge"

@@ -14,7 +14,15 @@ from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from streams.settings import WorkerSettings
-from tests.conftest import Pipeline, Services, kafka_records, wait_until
+from tests.conftest import (
+    JudgedKey,
+    Pipeline,
+    Services,
+    judged_live,
+    judged_offline,
+    kafka_records,
+    wait_until,
+)
 from tests.streams.fleets import fleet_of
 
 pytestmark = pytest.mark.integration
@@ -45,11 +53,11 @@ def station_by_station(fleet: dict[str, dict[str, object]], minutes: int) -> lis
 def test_a_backlog_drained_flat_out_is_judged_live_exactly_as_offline(
     services: Services, pipeline_factory: Callable[..., Pipeline]
 ) -> None:
-    """200 stations' 100 minutes each, station after station, wait in Kafka while the worker is
+    """100 stations' 100 minutes each, station after station, wait in Kafka while the worker is
     down; it then takes them as fast as it can, with the default lateness and idleness. No reading
     is late, however far its partition's other stations are ahead, and the worker's transitions
     are exactly the offline judgement's, reading for reading."""
-    fleet = fleet_of(200)
+    fleet = fleet_of(100)
     readings = station_by_station(fleet, 100)
     pipeline = pipeline_factory(fleet)
     pipeline.start_all()
@@ -64,13 +72,11 @@ def test_a_backlog_drained_flat_out_is_judged_live_exactly_as_offline(
 
     stations = {sid: Station(id=sid, **attrs) for sid, attrs in fleet.items()}  # type: ignore[arg-type]
     offline = judge_offline(load_catalogue(), stations, readings, readings[-1].ts - DEFAULT_LATENESS)
-    expected = {(t.rule, t.subject, t.state, t.severity, t.at, t.value) for t in offline.transitions}
+    expected = judged_offline(offline.transitions)
     assert len(expected) > 200, "the backlog should give plenty to judge"
 
-    def live() -> set[tuple[object, ...]]:
-        return {
-            (e.rule, e.subject, e.state, e.severity, e.event_time, e.value) for e in services.alert_events()
-        }
+    def live() -> set[JudgedKey]:
+        return judged_live(services)
 
     wait_until(lambda: len(services.points()) >= len(readings), 180, f"{len(readings)} readings in InfluxDB")
 
