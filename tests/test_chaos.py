@@ -19,7 +19,6 @@ from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from tests.conftest import (
     NOTICE_ID,
-    JudgedKey,
     Pipeline,
     Services,
     Sinks,
@@ -79,11 +78,8 @@ def test_every_fault_at_once_loses_nothing_and_tells_everyone_exactly_once(
     expected = judged_offline(offline.transitions)
     assert len(expected) > 50, "the day should give plenty to judge and to tell"
 
-    def live() -> set[JudgedKey]:
-        return judged_live(services)
-
-    wait_until(lambda: len(live()) >= len(expected), 120, f"{len(expected)} transitions")
-    assert live() == expected
+    wait_until(lambda: len(judged_live(services)) >= len(expected), 120, f"{len(expected)} transitions")
+    assert judged_live(services) == expected
     wait_until(lambda: len(services.points()) >= len(readings), 60, f"all {len(readings)} readings stored")
     assert_all_stored(services, readings, fleet)
 

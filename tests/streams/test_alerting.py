@@ -18,7 +18,6 @@ from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from tests.conftest import (
-    JudgedKey,
     Pipeline,
     Services,
     judged_live,
@@ -309,14 +308,15 @@ def test_a_day_of_a_50_station_fleet_is_judged_live_exactly_as_offline(
     offline = judge_offline(load_catalogue(rules), stations, readings, readings[-1].ts - LATENESS)
     expected = judged_offline(offline.transitions)
 
-    def live() -> set[JudgedKey]:
-        return judged_live(services)
-
     fleet_rules = {t[0] for t in expected if t[1] in {"郑州市", *DISTRICTS}}
     assert len(expected) > 300 and len(fleet_rules) >= 3, "the day should give plenty to judge"
-    wait_until(lambda: len(live()) >= len(expected), 180, f"{len(expected)} transitions on Kafka alerts")
+    wait_until(
+        lambda: len(judged_live(services)) >= len(expected),
+        180,
+        f"{len(expected)} transitions on Kafka alerts",
+    )
     judged = time.monotonic() - started
-    assert live() == expected
+    assert judged_live(services) == expected
 
     city_hours = {
         (figure.at, figure.fields["aqi"])

@@ -15,7 +15,6 @@ from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from streams.settings import WorkerSettings
 from tests.conftest import (
-    JudgedKey,
     Pipeline,
     Services,
     judged_live,
@@ -75,16 +74,15 @@ def test_a_backlog_drained_flat_out_is_judged_live_exactly_as_offline(
     expected = judged_offline(offline.transitions)
     assert len(expected) > 200, "the backlog should give plenty to judge"
 
-    def live() -> set[JudgedKey]:
-        return judged_live(services)
-
     wait_until(lambda: len(services.points()) >= len(readings), 180, f"{len(readings)} readings in InfluxDB")
 
     def late() -> list[dict[str, object]]:
         return services.influx_query("SELECT * FROM late_readings")
 
     wait_until(
-        lambda: len(live()) >= len(expected) or late(), 120, f"{len(expected)} transitions on Kafka alerts"
+        lambda: len(judged_live(services)) >= len(expected) or late(),
+        120,
+        f"{len(expected)} transitions on Kafka alerts",
     )
     assert late() == [], "no reading in its station's order is late"
-    assert live() == expected
+    assert judged_live(services) == expected
