@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from faust.exceptions import ConsumerNotStarted
-from faust.types import TP, EventT, StreamT
+from faust.types import TP, AppT, EventT, StreamT
+from mode.types.signals import BaseSignalT
 from pydantic import ValidationError
 
 from ingest.contract import Reading
@@ -32,6 +33,7 @@ from streams.agents import dead_letter, held_batches, stations
 from streams.app import alerts_topic, app, derived_topic, fleet_topic, rows_table, settings, ticks_topic
 from streams.handoff import Outgoing, send_all
 from streams.metrics import JUDGED, LATE_READINGS, TRANSITIONS, UNJUDGED, WATERMARK
+from streams.offsets import ConsumerOffsets
 from streams.ticks import Rounds, Slices, Tick, TickPacer
 from streams.timelines import Timelines
 from streams.watermarks import Watermarks, home_partitions
@@ -55,22 +57,15 @@ LATENESS = timedelta(seconds=settings.allowed_lateness_seconds)
 EVALUATION_BATCH_SECONDS = 0.05
 
 
-def log_end(partition: int) -> int | None:
-    """Where ``partition`` of ``readings`` ends, as this worker's consumer last fetched it; None
-    before its first fetch, or when the partition is not (or no longer) this worker's."""
-    try:
-        return app.consumer.highwater(TP(settings.readings_topic, partition))
-    except (AssertionError, AttributeError, ConsumerNotStarted):
-        return None
-
-
+offsets = ConsumerOffsets(app, settings.readings_topic)
 #: Every station of the catalogue is ticked, heard from or not, so that silence counts from a
 #: restart too and the city's clock hears from every station it waits for.
 watermarks = Watermarks(
     home_partitions(stations, settings.topic_partitions),
     LATENESS,
     idle_after=settings.idle_seconds,
-    log_end=log_end,
+    log_end=offsets.end,
+    log_start=offsets.start,
 )
 pacer = TickPacer(settings.tick_seconds)
 slices = Slices()
@@ -277,9 +272,20 @@ async def send_ticks() -> None:
     of its stations per record, through Kafka so that the tick is judged in that partition
     (tables can only be written there)."""
     assigned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.readings_topic}
+    await offsets.learn_starts(p for p in assigned if p not in watermarks.taken and watermarks.left(p) != 0)
     pacer.start_rounds(watermarks.due_ticks(assigned), lambda at: len(watermarks.stations_on(at)))
     for partition, tick in pacer.next_ticks():
         value = tick.model_dump_json().encode()
         await ticks_topic.send(key=f"partition-{partition}".encode(), value=value, partition=partition)
     for partition, watermark in watermarks.given.items():
         WATERMARK.labels(str(partition)).set(watermark.timestamp())
+
+
+@app.on_partitions_revoked.connect
+def forget_revoked(sender: AppT, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+    """What was taken from a partition that left this worker says nothing once it comes back."""
+    revoked: set[TP] = args[0]
+    for tp in revoked:
+        if tp.topic == settings.readings_topic:
+            watermarks.forget(tp.partition)
+            offsets.forget(tp.partition)

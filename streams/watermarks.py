@@ -15,6 +15,11 @@ taken on to the partition's watermark. Likewise a partition that carried no read
 quickest partition's, so its stations (all silent) are still judged and the city's clock does not
 wait for them. Only idleness looks at the wall clock, and it only ever concerns stations and
 partitions with nothing to deliver.
+
+"Nothing left to take" is known from the offsets, never assumed: the partition's log end against
+the record after the last one taken, or, before anything was taken from it (after a restart, or
+once the partition moved to this worker), against the offset the consumer began from. While
+either is unknown, the partition is not idle.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ class Watermarks:
         partition_of: dict[str, int],
         lateness: timedelta,
         idle_after: float,
+        *,
+        log_end: Callable[[int], int | None],
+        log_start: Callable[[int], int | None],
         clock: Callable[[], float] = time.monotonic,
-        log_end: Callable[[int], int | None] = lambda partition: None,
     ) -> None:
         #: The partition each station's readings arrive on, so its ticks carry that watermark.
         self.partition_of = dict(partition_of)
@@ -51,11 +58,13 @@ class Watermarks:
         self.clock = clock
         #: The offset after a partition's last record, as the consumer last heard (None: not known).
         self.log_end = log_end
+        #: The offset this worker began taking a partition from (None: not known).
+        self.log_start = log_start
         #: When the first reading came: a station or partition is idle only once others have had readings.
         self.started: float | None = None
         self.latest: dict[int, datetime] = {}
         self.heard_at: dict[int, float] = {}
-        #: The offset of the last reading taken from each partition.
+        #: The offset of the last record taken from each partition since it was assigned here.
         self.taken: dict[int, int] = {}
         self.station_latest: dict[str, datetime] = {}
         self.station_heard_at: dict[str, float] = {}
@@ -67,6 +76,10 @@ class Watermarks:
     def took(self, partition: int, offset: int) -> None:
         """The record at ``offset`` of ``partition`` was taken: a reading or not, valid or not."""
         self.taken[partition] = max(self.taken.get(partition, offset), offset)
+
+    def forget(self, partition: int) -> None:
+        """``partition`` left this worker: what was taken from it says nothing once it comes back."""
+        self.taken.pop(partition, None)
 
     def saw(self, station_id: str, partition: int, ts: datetime) -> datetime:
         """A reading of a catalogue station arrived on ``partition``: its station's clock now."""
@@ -102,8 +115,13 @@ class Watermarks:
         """Nothing heard for ``idle_after`` seconds, and nothing left in ``partition`` to take."""
         if heard_at is None or self.clock() - heard_at < self.idle_after:
             return False
-        end, taken = self.log_end(partition), self.taken.get(partition)
-        return end is None or taken is None or end <= taken + 1
+        return self.left(partition) == 0
+
+    def left(self, partition: int) -> int | None:
+        """How many records of ``partition`` this worker has still to take (None: not known)."""
+        taken = self.taken.get(partition)
+        end, begin = self.log_end(partition), self.log_start(partition) if taken is None else taken + 1
+        return None if end is None or begin is None else max(end - begin, 0)
 
     def _own(self, partition: int) -> datetime | None:
         latest = self.latest.get(partition)
