@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
-from ingest.validation import MAX_PAYLOAD_BYTES, Rejection, RejectReason, parse_reading
+from ingest.contract import CHINA_STANDARD_TIME, METRICS, Flag, Kind, Reading
+from ingest.validation import EARLIEST_READING, MAX_PAYLOAD_BYTES, Rejection, RejectReason, parse_reading
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 MAX_FUTURE = timedelta(minutes=5)
@@ -149,10 +149,45 @@ payload_like = st.fixed_dictionaries(
 topics = st.sampled_from(["env/v1/air/ZZ-1", "env/v1/noise/ZZ-1", "env/v1//", "env/v1/x/ZZ-1"]) | st.text()
 
 
+@st.composite
+def good_messages(draw: st.DrawFn) -> tuple[str, bytes, bool]:
+    """A message every check must take: a known metric of the topic's kind, within its bounds,
+    at a time neither ahead of the allowance nor too old."""
+    kind = draw(st.sampled_from(list(Kind)))
+    specs = METRICS[kind]
+    values = draw(
+        st.dictionaries(
+            st.sampled_from(sorted(specs)),
+            st.floats(allow_nan=False, allow_infinity=False),
+            min_size=1,
+        ).map(lambda drawn: {m: min(max(v, specs[m].low), specs[m].high) for m, v in drawn.items()})
+    )
+    ts = NOW + draw(st.timedeltas(-timedelta(days=30), MAX_FUTURE))
+    body = {"station": "ZZ-1", "ts": ts.isoformat(), "values": values}
+    return f"env/v1/{kind.value}/ZZ-1", json.dumps(body).encode(), True
+
+
 @settings(max_examples=500, deadline=None)
-@given(topic=topics, payload=st.binary(max_size=300) | payload_like.map(lambda d: json.dumps(d).encode()))
-def test_no_input_makes_validation_raise(topic: str, payload: bytes) -> None:
+@given(
+    drawn=st.tuples(
+        topics, st.binary(max_size=300) | payload_like.map(lambda d: json.dumps(d).encode()), st.just(False)
+    )
+    | good_messages()
+)
+def test_any_input_gives_a_reading_true_to_it_or_a_rejection_that_says_why(
+    drawn: tuple[str, bytes, bool],
+) -> None:
+    topic, payload, good = drawn
     outcome = parse_reading(topic, payload, NOW, MAX_FUTURE)
-    assert isinstance(outcome, Reading | Rejection)
     if isinstance(outcome, Rejection):
-        assert outcome.detail
+        assert not good, f"a good message was refused: {outcome}"
+        assert outcome.reason in RejectReason and len(outcome.detail) > 10, outcome
+        return
+    assert isinstance(outcome, Reading)
+    body = json.loads(payload)
+    assert topic == f"env/v1/{outcome.kind.value}/{outcome.station}" and body["station"] == outcome.station
+    assert outcome.values == {metric: float(value) for metric, value in body["values"].items()}
+    for metric, value in outcome.values.items():
+        spec = METRICS[outcome.kind][metric]
+        assert spec.low <= value <= spec.high, f"{metric}={value} is outside {spec.range_text()}"
+    assert EARLIEST_READING <= outcome.ts <= NOW + MAX_FUTURE

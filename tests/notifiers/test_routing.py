@@ -9,8 +9,9 @@ import pytest
 from ingest.config_files import ConfigError
 from notifiers.directory import Directory
 from notifiers.routing import Routing, load_routing
+from rules.events import CITY_BUREAU, WATER_BUREAU, responsible_units
 from rules.fleet import CITY
-from rules.model import Severity
+from rules.model import Role, Severity
 from tests.notifiers.conftest import STATIONS, event
 
 CRITICAL, WARNING = Severity.CRITICAL, Severity.WARNING
@@ -53,7 +54,17 @@ def test_default_routes(
 
 
 def test_every_unit_an_alert_can_name_is_in_the_shipped_directory(directory: Directory) -> None:
+    """Every unit an alert of a shipped station can name (each role of the plan) is in the
+    shipped directory, and a directory that lacks one of them is refused at start, naming it."""
+    named = {CITY_BUREAU, WATER_BUREAU}.union(
+        *(responsible_units(list(Role), station.district, station) for station in STATIONS.values())
+    )
+    assert [name for name in sorted(named) if directory.find(name) is None] == []
     directory.check_covers(STATIONS)
+    operator = next(station.operator for station in STATIONS.values() if station.operator)
+    lacking = Directory([unit for unit in directory.units() if unit.name != operator], directory.source)
+    with pytest.raises(ConfigError, match=f"lacks: {operator}; fix: add a unit"):
+        lacking.check_covers(STATIONS)
 
 
 def test_a_route_naming_a_unit_the_directory_lacks_fails_at_start(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind
+from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
 from ingest.hj212.mapping import DEFAULT_FACTORS, reading_of
 from ingest.hj212.packet import MAX_PARTS, Packet, PacketError, answer, joined, parse_segment
 from ingest.stations import Station
@@ -117,31 +116,105 @@ TOKEN = st.text(
 )
 
 
-@given(
-    header=st.tuples(TOKEN, TOKEN, TOKEN, TOKEN, st.none() | TOKEN, st.none() | st.integers(0, 255)),
+PACKETS = st.builds(
+    Packet,
+    st=TOKEN,
+    cn=TOKEN,
+    pw=TOKEN,
+    mn=TOKEN,
+    qn=st.none() | TOKEN,
+    flag=st.none() | st.integers(0, 255),
     fields=st.dictionaries(TOKEN, TOKEN, max_size=4),
     factors=st.dictionaries(TOKEN, st.dictionaries(TOKEN, TOKEN, min_size=1, max_size=4), max_size=4),
 )
-def test_build_then_parse_gives_the_same_packet(
-    header: tuple[str, str, str, str, str | None, int | None],
-    fields: dict[str, str],
-    factors: dict[str, dict[str, str]],
-) -> None:
-    st_, cn, pw, mn, qn, flag = header
-    packet = Packet(st=st_, cn=cn, pw=pw, mn=mn, qn=qn, flag=flag, fields=fields, factors=factors)
+
+
+@given(PACKETS)
+def test_build_then_parse_gives_the_same_packet(packet: Packet) -> None:
     assert parse_segment(packet.segment().encode()) == packet
 
 
-@given(st.binary(max_size=400))
-def test_any_bytes_parse_or_raise_our_own_error(raw: bytes) -> None:
-    with contextlib.suppress(PacketError):
-        parse_segment(raw)
+@st.composite
+def segments(draw: st.DrawFn) -> tuple[bytes, Packet | None]:
+    """Any bytes, or a packet's segment with a few bytes put in or cut out somewhere (or none):
+    the bytes, and the packet when they are still exactly its segment."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=400)), None
+    packet = draw(PACKETS)
+    raw = packet.segment().encode()
+    at, cut, junk = draw(st.integers(0, len(raw))), draw(st.integers(0, 3)), draw(st.binary(max_size=4))
+    changed = raw[:at] + junk + raw[at + cut :]
+    return changed, packet if changed == raw else None
 
 
-@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200))
-def test_any_text_after_a_valid_header_parses_or_raises_our_own_error(cp: str) -> None:
-    with contextlib.suppress(PacketError):
-        reading_of(parse_segment(segment("2011", cp)), SCR, DEFAULT_FACTORS)
+@given(segments())
+def test_any_bytes_parse_to_a_packet_that_says_the_same_again_or_raise_our_own_error(
+    drawn: tuple[bytes, Packet | None],
+) -> None:
+    raw, intact = drawn
+    try:
+        packet = parse_segment(raw)
+    except PacketError as error:
+        assert intact is None, f"a well-formed segment was refused: {error}"
+        assert error.reason.isidentifier() and error.detail, "a stable reason and what was wrong"
+        return
+    assert packet == intact if intact is not None else parse_segment(packet.segment().encode()) == packet
+
+
+DATA_TIME = datetime(2026, 11, 28, 10, 15, tzinfo=CHINA_STANDARD_TIME)
+#: Pieces of a CP field, well-formed and not, so that generated CPs often parse.
+CP_PIECES = st.sampled_from(
+    [
+        "DataTime=20261128101500", "DataTime=2026112810150", "DataTime=20261332101500",
+        "a21001-Rtd=2.5", "a21001-Rtd=-0.25", "a21001-Rtd=x", "a21001-Rtd=nan", "a21001-Rtd=",
+        "a21001-Flag=N", "a21001-Flag=C", "a21001-Flag=Q", "a99999-Rtd=1", "a21001-Rtd=1,a21001-Flag=D",
+        "=", ",", ";", "&&", "",
+    ]
+) | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)  # fmt: skip
+
+
+@given(
+    rtd=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    flag=st.sampled_from([None, *Flag]),
+    junk=st.lists(CP_PIECES, max_size=6).map(";".join),
+)
+def test_any_text_after_a_valid_header_gives_what_it_says_or_raises_our_own_error(
+    rtd: float | None, flag: Flag | None, junk: str
+) -> None:
+    """A well-formed CP gives exactly its ammonia value, time and flag; with anything after it,
+    a reading (when there is one) holds exactly what the packet says, and anything unusable is
+    our own error."""
+    parts = ([f"a21001-Rtd={rtd!r}"] if rtd is not None else []) + (
+        [f"a21001-Flag={flag.value}"] if flag else []
+    )
+    cp = ";".join(
+        [f"DataTime={DATA_TIME:%Y%m%d%H%M%S}"]
+        + ([",".join(parts)] if parts else [])
+        + ([junk] if junk else [])
+    )
+    try:
+        packet = parse_segment(segment("2011", cp))
+        reading, _ = reading_of(packet, SCR, DEFAULT_FACTORS)
+    except PacketError as error:
+        assert junk, f"a well-formed CP was refused: {error}"
+        assert error.reason.isidentifier() and error.detail
+        return
+    if not junk:
+        flags = {} if flag in (None, Flag.NORMAL) else {"nh3": flag}
+        expected = (
+            None
+            if rtd is None
+            else Reading(station=SCR.id, kind=SCR.kind, ts=DATA_TIME, values={"nh3": rtd}, flags=flags)
+        )
+        assert reading == expected
+        return
+    fields = packet.factors.get("a21001", {})
+    if "Rtd" not in fields:
+        assert reading is None
+        return
+    assert reading is not None and reading.ts == packet.data_time
+    assert reading.values == {"nh3": float(fields["Rtd"])}
+    assert reading.flags == ({} if fields.get("Flag", "N") == "N" else {"nh3": Flag(fields["Flag"])})
 
 
 def test_split_packets_carry_their_number_and_count() -> None:
