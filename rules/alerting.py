@@ -43,9 +43,15 @@ class Change(BaseModel):
     started_at: datetime
 
 
+#: Distances to a threshold are compared to this many decimals: readings and limits are decimal
+#: numbers, and in binary floats -0.25 lies 0.04999999999999999 from -0.3, not the 0.05 it is.
+DISTANCE_DECIMALS = 9
+
+
 def cleared(condition: Condition, value: float, threshold: float) -> bool:
     """On the safe side of ``threshold`` by at least the hysteresis."""
-    return not breaks(condition.op, value, threshold) and abs(value - threshold) >= condition.hysteresis
+    distance = round(abs(value - threshold), DISTANCE_DECIMALS)
+    return not breaks(condition.op, value, threshold) and distance >= condition.hysteresis
 
 
 def worst_breach(condition: Condition, thresholds: dict[Severity, float], value: float) -> Severity | None:
