@@ -195,9 +195,39 @@ def test_escalation_reaches_the_parent_of_each_unit_not_yet_told(desk: Desk, dir
     desk.receive(worse)
     told = desk.told(minutes=5)
     assert sorted(unit for unit, *_ in told) == ["市生态环境局", "市生态环境局荥阳市分局", "荥阳电厂"]
-    assert desk.told(minutes=29) == [], "escalation counts from when it turned critical"
+    assert desk.told(hours=1) == []
     tracked = desk.state.alerts[worse.fingerprint]
     assert tracked.escalated == {}, "the enterprise's parent (the branch) and its parent were told already"
+
+
+def test_escalation_counts_from_turning_critical_not_from_the_first_firing(desk: Desk) -> None:
+    """A plant's station silent long enough to warn, for two hours, then critical: its regulator
+    hears of it 30 minutes after it turned critical, not at once."""
+    desk.receive(event("dq.silent", "ZZ-NH3-XY01", value=70, threshold=60))
+    assert desk.told(seconds=30) == [("荥阳电厂", "alerts", ["dq.silent"], [])]
+    desk.clock.advance(hours=2)
+    desk.receive(SILENT_PLANT.model_copy(update={"event_time": T0 + timedelta(hours=2)}))
+    assert desk.told(minutes=5) == [("荥阳电厂", "alerts", ["dq.silent"], [])], "the change, told at once"
+    assert desk.told(minutes=24, seconds=59) == [], "critical for 29 min 59 s: the plant alone knows"
+    assert desk.told(seconds=1) == [], "30 minutes critical: escalated, the branch's group wait starts"
+    assert [(unit, reason) for unit, reason, *_ in desk.told(seconds=30)] == [
+        ("市生态环境局荥阳市分局", "escalation")
+    ]
+
+
+def test_an_acknowledgement_is_of_its_episode_and_does_not_mute_the_next(desk: Desk) -> None:
+    desk.receive(PM25)
+    desk.due(seconds=30)
+    desk.acks.append(Acknowledgement(fingerprint=PM25.fingerprint, started_at=T0, by="张工", at=desk.clock()))
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    desk.receive(over)
+    assert desk.told(hours=1) == [("金水区", "alerts", [], ["air.pm25.24h"])]
+    again = event("air.pm25.24h", "ZZ-AIR-JS01", at=T0 + timedelta(hours=2))
+    desk.receive(again)
+    assert desk.told(minutes=5) == [("金水区", "alerts", ["air.pm25.24h"], [])], (
+        "a group interval after the last"
+    )
+    assert desk.told(hours=4) == [("金水区", "repeat", ["air.pm25.24h"], [])], "the new episode repeats"
 
 
 def test_acknowledgement_stops_escalation(desk: Desk) -> None:
