@@ -63,6 +63,8 @@ def main() -> int:
     failing, unexplained = [], []
     for module, outcomes in by_module.items():
         counts = Counter(outcomes.values())
+        if not outcomes or counts["not run"] == len(outcomes):
+            continue  # nothing to mutate, or not run this time
         survivors = sorted(n for n, o in outcomes.items() if o not in {"killed", "not run"})
         explained = [n for n in survivors if n in equivalent]
         unexplained += [(n, outcomes[n]) for n in survivors if n not in equivalent]

@@ -103,10 +103,9 @@ class ReadingPayload(BaseModel):
 
 
 def _parse_rfc3339(raw: str) -> datetime:
-    text = raw[:-1] + "+00:00" if raw[-1:] in "Zz" else raw
-    # datetime.fromisoformat keeps microseconds only: trim longer fractions before parsing.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    return datetime.fromisoformat(text)
+    # fromisoformat takes an upper-case Z and cuts fractions to microseconds; RFC 3339 also
+    # allows a lower-case z.
+    return datetime.fromisoformat(raw[:-1] + "Z" if raw.endswith("z") else raw)
 
 
 _ERROR_REASONS = {
