@@ -246,5 +246,9 @@ def _changed(state: NotifierState, unit: str, now: datetime) -> None:
     group.changed_since = group.changed_since or now
 
 
+#: How bad a firing transition is, to keep each episode's worst.
+RANK: dict[Severity | None, int] = {Severity.CRITICAL: 2, Severity.WARNING: 1}
+
+
 def _rank(event: AlertEvent) -> int:
-    return {Severity.CRITICAL: 2, Severity.WARNING: 1}.get(event.severity, 0) if event.severity else 0
+    return RANK.get(event.severity, 0)

@@ -251,3 +251,18 @@ def test_the_end_of_a_pending_breach_is_not_news(desk: Desk) -> None:
     (notice,) = desk.due(minutes=5)
     assert (notice.firing, notice.resolved) == ([], [over]), "only the first episode's end"
     assert desk.state.alerts == {} and desk.told(hours=5) == []
+
+
+def test_a_resolution_is_told_with_its_episodes_worst_moment(desk: Desk) -> None:
+    """Warning, then critical, then warning again, then over: the resolution carries the critical
+    transition, the latest of the worst severity."""
+    worse = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, at=T0 + timedelta(minutes=10))
+    easing = event("air.pm25.24h", "ZZ-AIR-JS01", at=T0 + timedelta(minutes=20), value=90)
+    worse_again = worse.model_copy(update={"event_time": T0 + timedelta(minutes=30), "value": 170})
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    desk.receive(
+        PM25, worse, easing, worse_again, easing.model_copy(update={"event_time": T0 + timedelta(minutes=40)})
+    )
+    desk.receive(over)
+    (notice,) = desk.due(minutes=1)
+    assert notice.resolved == [over] and notice.peaks == {over.fingerprint: worse_again}
