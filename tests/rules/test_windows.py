@@ -1,0 +1,115 @@
+"""Every window and validity count of the shipped catalogue, judged with values that change at
+its edge, generated from the catalogue itself (a new rule gets them too):
+
+- a mean of hourly values covers exactly its window: an hour just older than the window, far
+  from the others, leaves the mean untouched, and every hour inside counts once;
+- it has a value from exactly ``min_hours`` valid hours on, and none with one fewer;
+- a night's Leq needs ``min_hours`` valid night hours, and is their energy average.
+
+The expected values are plain arithmetic on the values fed, not rules/ code.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+
+from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from ingest.stations import Station, load_stations
+from rules.aggregations import Observation, WindowState, on_reading, on_tick
+from rules.catalogue import load_catalogue
+from rules.model import HourlyMean, NightLeq, Rule
+from rules.standards.validity import HOURS_FOR_8H, HOURS_FOR_A_DAY, HOURS_FOR_A_NIGHT
+from streams.settings import DEFAULT_STATIONS
+
+#: Midnight: every window ends on a whole hour, and a night (22:00–06:00) fits in a day.
+START = datetime(2026, 12, 1, 0, 0, tzinfo=CHINA_STANDARD_TIME)
+#: Four readings an hour: each covers 15 minutes, so an hour of them is valid (45 minutes needed).
+CADENCE = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
+
+
+def rules_with(compute: type) -> list[tuple[Rule, Station]]:
+    stations = load_stations(DEFAULT_STATIONS).values()
+    found = []
+    for rule in load_catalogue().rules:
+        if isinstance(rule.compute, compute):
+            found.append((rule, next(s for s in stations if rule.applies_to.matches(s))))
+    assert found, f"the shipped catalogue has no {compute.__name__} rule"
+    return found
+
+
+def judge_hours(rule: Rule, station: Station, hourly_values: list[float | None]) -> list[Observation]:
+    """Feed hour ``i`` from START four readings of ``hourly_values[i]`` (None: none that hour),
+    then tick past the last hour; every observation made on the way."""
+    metric = getattr(rule.compute, "metric", "laeq")
+    state, seen = WindowState(), []
+    for index, value in enumerate(hourly_values):
+        if value is None:
+            continue
+        for quarter in range(4):
+            at = START + index * HOUR + quarter * CADENCE
+            reading = Reading(station=station.id, kind=station.kind, ts=at, values={metric: value})
+            seen += on_reading(rule.compute, state, reading, station)
+    return seen + on_tick(rule.compute, state, START + len(hourly_values) * HOUR)
+
+
+HOURLY = rules_with(HourlyMean)
+
+
+def window_hours(rule: Rule) -> int:
+    assert isinstance(rule.compute, HourlyMean)
+    return int(rule.compute.window / HOUR)
+
+
+@pytest.mark.parametrize(("rule", "station"), HOURLY, ids=[rule.id for rule, _ in HOURLY])
+def test_a_mean_of_hourly_values_covers_exactly_its_window(rule: Rule, station: Station) -> None:
+    inside = [1.0 + index / 4 for index in range(window_hours(rule))]
+    seen = judge_hours(rule, station, [40.0, *inside])  # hour 0 is just older than the last window
+    assert seen[-1].at == START + (len(inside) + 1) * HOUR
+    assert seen[-1].value == pytest.approx(math.fsum(inside) / len(inside), rel=1e-12)
+
+
+@pytest.mark.parametrize(("rule", "station"), HOURLY, ids=[rule.id for rule, _ in HOURLY])
+def test_a_mean_of_hourly_values_needs_its_minimum_of_valid_hours(rule: Rule, station: Station) -> None:
+    assert isinstance(rule.compute, HourlyMean)
+    needed, hours = rule.compute.min_hours, window_hours(rule)
+    fewer = [None] * (hours - needed + 1) + [2.0] * (needed - 1)
+    assert judge_hours(rule, station, fewer) == [], f"{needed - 1} valid hours of {hours}"
+    enough = [None] * (hours - needed) + [2.0] * needed
+    assert [o.value for o in judge_hours(rule, station, enough)][-1:] == [2.0], f"{needed} valid hours"
+
+
+NIGHTS = rules_with(NightLeq)
+
+
+@pytest.mark.parametrize(("rule", "station"), NIGHTS, ids=[rule.id for rule, _ in NIGHTS])
+def test_a_nights_leq_needs_its_minimum_of_valid_hours(rule: Rule, station: Station) -> None:
+    assert isinstance(rule.compute, NightLeq) and station.kind is Kind.NOISE
+    needed = rule.compute.min_hours
+    evening = [None] * 22  # 00:00–22:00: no readings; the night runs 22:00–06:00
+    short = judge_hours(rule, station, [*evening, *[50.0] * (needed - 1), *[None] * (8 - needed + 1), 50.0])
+    assert short == [], f"a night of {needed - 1} valid hours"
+    levels = [40.0 + 2 * index for index in range(needed)]
+    full = judge_hours(rule, station, [*evening, *levels, *[None] * (8 - needed), 50.0])
+    energy = 10 * math.log10(math.fsum(10 ** (level / 10) for level in levels) / len(levels))
+    assert [o.value for o in full] == [pytest.approx(energy, rel=1e-12)]
+
+
+#: The windows and validity counts the standards set for the rules that cite them (GB 3095-2012
+#: table 1 and chapter 6; the night count is envalert's, documented in rules/standards/validity.py).
+STANDARD_WINDOWS = {
+    "air.pm25.24h": (timedelta(hours=24), HOURS_FOR_A_DAY),
+    "air.o3.8h": (timedelta(hours=8), HOURS_FOR_8H),
+    "noise.night.leq": (None, HOURS_FOR_A_NIGHT),
+}
+
+
+@pytest.mark.parametrize(("rule_id", "expected"), STANDARD_WINDOWS.items(), ids=list(STANDARD_WINDOWS))
+def test_the_catalogue_keeps_the_standards_windows(
+    rule_id: str, expected: tuple[timedelta | None, int]
+) -> None:
+    compute = next(rule.compute for rule in load_catalogue().rules if rule.id == rule_id)
+    assert (getattr(compute, "window", None), getattr(compute, "min_hours", None)) == expected
