@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,6 +246,15 @@ def test_a_clock_lead_of_exactly_the_allowance_is_accepted_and_a_microsecond_mor
     assert isinstance(parse("env/v1/air/ZZ-1", message(ts="2026-11-28T08:05:00Z")), Reading)
     ahead = parse("env/v1/air/ZZ-1", message(ts="2026-11-28T08:05:00.000001Z"))
     assert isinstance(ahead, Rejection) and ahead.reason is RejectReason.IN_FUTURE
+
+
+@pytest.mark.parametrize(("value", "taken"), [(0, True), (2000, True), (math.nextafter(2000, 3000), False)])
+def test_a_value_at_a_plausibility_bound_is_taken_and_one_beyond_is_not(value: float, taken: bool) -> None:
+    outcome = parse("env/v1/air/ZZ-1", message(values={"pm25": value}))  # PM2.5: 0–2000 µg/m³
+    if taken:
+        assert isinstance(outcome, Reading), outcome
+    else:
+        assert isinstance(outcome, Rejection) and outcome.reason is RejectReason.OUT_OF_RANGE
 
 
 def test_a_payload_of_exactly_the_size_limit_is_taken() -> None:

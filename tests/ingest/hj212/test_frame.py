@@ -45,6 +45,11 @@ def test_several_frames_in_one_read_and_garbage_between_them() -> None:
     assert problems(found) == ["garbage", "garbage"]
 
 
+def test_a_crc_in_lower_case_hex_is_the_same_crc() -> None:
+    [frame] = FrameReader().feed(EXAMPLE_FRAME.replace(b"1C80", b"1c80"))
+    assert frame == Frame(EXAMPLE, True, "1c80", "1C80")
+
+
 def test_a_wrong_crc_is_reported_with_both_values_and_the_frame_kept_for_the_caller_to_judge() -> None:
     [frame] = FrameReader().feed(EXAMPLE_FRAME.replace(b"1C80", b"1C81"))
     assert not frame.crc_ok and (frame.carried, frame.computed) == ("1C81", "1C80")

@@ -127,6 +127,8 @@ def test_primary_pollutants_are_those_at_the_aqi_above_50() -> None:
     assert (tied.aqi, tied.category, tied.primary) == (100, Category.GOOD, (P.PM10, P.PM25))
     clean = aqi({(P.PM25, A.DAY): 35, (P.PM10, A.DAY): 50})
     assert (clean.aqi, clean.primary) == (50, ())
+    just_over = aqi({(P.PM25, A.DAY): 35, (P.PM10, A.DAY): 51})  # PM10 51 → IAQI 50.5, up to 51
+    assert (just_over.aqi, just_over.primary) == (51, (P.PM10,))
 
 
 def test_bad_concentrations_are_refused() -> None:
