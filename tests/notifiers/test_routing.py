@@ -8,8 +8,8 @@ import pytest
 
 from ingest.config_files import ConfigError
 from notifiers.directory import Directory
-from notifiers.routing import Routing, load_routing
-from rules.events import CITY_BUREAU, WATER_BUREAU, responsible_units
+from notifiers.routing import Match, Routing, load_routing
+from rules.events import CITY_BUREAU, WATER_BUREAU, AlertEvent, responsible_units
 from rules.fleet import CITY
 from rules.model import Role, Severity
 from tests.notifiers.conftest import STATIONS, event
@@ -76,7 +76,10 @@ def test_a_route_naming_a_unit_the_directory_lacks_fails_at_start(
     )
     with pytest.raises(ConfigError) as refused:
         load_routing(path).check_against(directory, path)
-    assert f"{path}: routes[0].units: '市应急管理局' is not a unit" in str(refused.value)
+    assert str(refused.value) == (
+        f"{path}: routes[0].units: '市应急管理局' is not a unit of {directory.source}; "
+        "fix: use a unit name from the directory, or add the unit there"
+    )
 
 
 def test_a_bad_routing_file_names_the_field_and_the_fix(tmp_path: Path) -> None:
@@ -91,3 +94,49 @@ def test_a_bad_routing_file_names_the_field_and_the_fix(tmp_path: Path) -> None:
     assert "timings.group_wait: Value error, 'soon' is not a duration" in message
     assert "routes[0].match.severity[0]" in message and "routes[0].notify[0]" in message
     assert "use one of the values listed" in message
+
+
+PLANT_SLIP = event("ammonia.slip.1h", "ZZ-NH3-XY01")
+NIGHT_NOISE = event("noise.night.leq", "ZZ-NOI-JS01", value=58, threshold=45)
+
+
+@pytest.mark.parametrize(
+    ("match", "alert", "matches"),
+    [
+        ({}, PLANT_SLIP, True),
+        ({"rule": ["ammonia.*"]}, PLANT_SLIP, True),
+        ({"rule": ["air.*", "vocs.*"]}, PLANT_SLIP, False),
+        ({"severity": ["warning"]}, PLANT_SLIP, True),
+        ({"severity": ["critical"]}, PLANT_SLIP, False),
+        ({"subject_kind": ["station"]}, PLANT_SLIP, True),
+        ({"subject_kind": ["district", "city"]}, PLANT_SLIP, False),
+        ({"district": ["荥阳市"]}, PLANT_SLIP, True),
+        ({"district": ["金水区"]}, PLANT_SLIP, False),
+        ({"kind": ["ammonia"]}, PLANT_SLIP, True),
+        ({"kind": ["air"]}, PLANT_SLIP, False),
+        ({"unit_type": ["SCR"]}, PLANT_SLIP, True),
+        ({"unit_type": ["SNCR"]}, PLANT_SLIP, False),
+        ({"zone": ["1"]}, NIGHT_NOISE, True),
+        ({"zone": ["2", "3"]}, NIGHT_NOISE, False),
+        ({"zone": ["1"]}, PLANT_SLIP, False),
+        ({"rule": ["ammonia.*"], "severity": ["critical"]}, PLANT_SLIP, False),
+    ],
+)
+def test_a_route_matches_when_every_condition_it_gives_holds(
+    match: dict[str, list[str]], alert: AlertEvent, matches: bool
+) -> None:
+    assert Match.model_validate(match).matches(alert, STATIONS[alert.subject]) is matches
+
+
+def test_a_route_names_units_by_the_alerts_district_and_station(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        "routes:\n  - match: {kind: [air]}\n    notify: [district_branch, operator]\n", encoding="utf-8"
+    )
+    alert, station = event("air.pm25.24h", "ZZ-AIR-JS01"), STATIONS["ZZ-AIR-JS01"]
+    assert station.operator and station.operator not in alert.units
+    assert load_routing(path).units_for(alert, station) == [
+        *alert.units,
+        "市生态环境局金水区分局",
+        station.operator,
+    ]
