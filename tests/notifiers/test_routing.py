@@ -67,6 +67,15 @@ def test_every_unit_an_alert_can_name_is_in_the_shipped_directory(directory: Dir
         lacking.check_covers(STATIONS)
 
 
+def test_a_route_naming_units_of_the_directory_by_name_or_id_passes_the_check(
+    tmp_path: Path, directory: Directory
+) -> None:
+    unit = directory.units()[0]
+    path = tmp_path / "routing.yaml"
+    path.write_text(f"routes:\n  - match: {{}}\n    units: [{unit.name}, {unit.id}]\n", encoding="utf-8")
+    load_routing(path).check_against(directory, path)
+
+
 def test_a_route_naming_a_unit_the_directory_lacks_fails_at_start(
     tmp_path: Path, directory: Directory
 ) -> None:

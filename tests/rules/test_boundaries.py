@@ -148,18 +148,55 @@ def test_a_firing_alert_clears_at_exactly_its_hysteresis(
     assert [c.state for c in alert.see(clear_at)] == ["resolved"], f"{rule_id}: not cleared at {clear_at!r}"
 
 
+def breaches_to_fire(alert: Alert, beyond: float) -> int:
+    """Feed ``beyond`` until the alert fires; how many breaches that took."""
+    for count in range(1, alert.to_fire + 2):
+        if fired(alert.see(beyond)):
+            return count
+    return -1
+
+
 @pytest.mark.parametrize(("rule_id", "condition", "thresholds"), CASES, ids=IDS)
-def test_an_alert_fires_at_its_pending_count_and_not_before(
+def test_an_alert_fires_at_its_pending_count_and_not_before_in_every_episode(
     rule_id: str, condition: Condition, thresholds: dict[Severity, float]
 ) -> None:
+    """Counted afresh after a resolution, and after a breach that ended before it fired."""
     alert = Alert(condition, thresholds)
-    beyond = math.nextafter(
-        max(thresholds.values(), key=lambda t: t * math.copysign(1, toward_breach(condition))),
-        toward_breach(condition),
+    breach = toward_breach(condition)
+    worst = max(thresholds.values()) if breach > 0 else min(thresholds.values())
+    beyond, safe = (
+        math.nextafter(worst, breach),
+        min(thresholds.values(), key=abs) - math.copysign(1e6, breach),
     )
-    before = [change.state for _ in range(alert.to_fire - 1) for change in alert.see(beyond)]
-    assert "firing" not in before, f"{rule_id}: fired after {alert.to_fire - 1} breaches"
-    assert [change.state for change in alert.see(beyond)] == ["firing"]
+    assert breaches_to_fire(alert, beyond) == alert.to_fire, f"{rule_id}: the first episode"
+    assert [c.state for c in alert.see(safe)] == ["resolved"]
+    assert breaches_to_fire(alert, beyond) == alert.to_fire, f"{rule_id}: after a resolution"
+    assert [c.state for c in alert.see(safe)] == ["resolved"]
+    if alert.to_fire > 1:
+        for _ in range(alert.to_fire - 1):
+            alert.see(beyond)
+        assert [(c.state, c.severity) for c in alert.see(safe)] == [("resolved", None)], "a breach cut short"
+        assert breaches_to_fire(alert, beyond) == alert.to_fire, f"{rule_id}: after a breach cut short"
+
+
+@pytest.mark.parametrize(("rule_id", "condition", "thresholds"), CASES, ids=IDS)
+def test_each_change_names_the_threshold_it_is_about(
+    rule_id: str, condition: Condition, thresholds: dict[Severity, float]
+) -> None:
+    """A firing names its severity's threshold; a resolution, even from critical, the lowest
+    threshold, the one it cleared."""
+    breach = toward_breach(condition)
+    lowest = thresholds.get(Severity.WARNING, thresholds.get(Severity.CRITICAL))
+    for threshold in thresholds.values():
+        alert, beyond = Alert(condition, thresholds), math.nextafter(threshold, breach)
+        severity = expected_breach(condition, thresholds, beyond)
+        assert severity is not None
+        firing = [change for change in alert.hold(beyond) if change.state == "firing"]
+        assert [(c.severity, c.threshold) for c in firing] == [(severity, thresholds[severity])], rule_id
+        (resolved,) = alert.see(min(thresholds.values(), key=abs) - math.copysign(1e6, breach))
+        assert (resolved.state, resolved.severity, resolved.threshold) == ("resolved", severity, lowest), (
+            rule_id
+        )
 
 
 @pytest.mark.parametrize("op", COMPARE)
