@@ -39,17 +39,22 @@ def sample_settings(pyproject: str) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
         replaced,
     )
-    assert replaced.count(toml_list(list(SAMPLE))) == 1 and toml_list(tests) in replaced, "[tool.mutmut] moved"
+    moved = replaced.count(toml_list(list(SAMPLE))) != 1 or toml_list(tests) not in replaced
+    assert not moved, "[tool.mutmut] in pyproject.toml no longer has the shape this script edits"
     return replaced
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--goal", type=float, default=90.0)
     args = parser.parse_args()
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
-    ).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     with tempfile.TemporaryDirectory(prefix="envalert-mutate-") as folder:
         copy = Path(folder)
         for name in filter(None, tracked):
@@ -58,12 +63,14 @@ def main() -> int:
         pyproject = copy / "pyproject.toml"
         pyproject.write_text(sample_settings(pyproject.read_text(encoding="utf-8")), encoding="utf-8")
         bin_dir = Path(sys.executable).parent
-        run = subprocess.run([bin_dir / "mutmut", "run"], cwd=copy, capture_output=True, text=True)
+        run = subprocess.run(
+            [bin_dir / "mutmut", "run"], cwd=copy, capture_output=True, text=True, check=False
+        )
         if run.returncode != 0:
             print(run.stdout[-3000:], run.stderr[-3000:], sep="\n", file=sys.stderr)
             return run.returncode
         report = [sys.executable, ".ci/mutation_report.py", "--goal", str(args.goal)]
-        return subprocess.run(report, cwd=copy).returncode
+        return subprocess.run(report, cwd=copy, check=False).returncode
 
 
 if __name__ == "__main__":
