@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -60,15 +61,35 @@ def test_wrong_lengths_and_oversized_frames_are_dropped_and_the_next_frame_still
     too_long = b"##0200" + EXAMPLE + b"1C80\r\n"  # says 200: ends early
     not_digits = b"##01x1" + EXAMPLE + b"1C80\r\n"
     oversized = b"##9000" + EXAMPLE + b"1C80\r\n"
-    for bad, reason in [
-        (too_short, "bad_length"),
-        (too_long, "bad_length"),
-        (not_digits, "bad_length"),
-        (oversized, "oversized"),
+    for bad, reason, detail, dropped in [
+        (too_short, "bad_length", "no \\r\\n where a 50-byte data segment ends", b"##"),
+        (too_long, "bad_length", "the frame ends 99 byte(s) before its length says", too_long),
+        (not_digits, "bad_length", "the length field b'01x1' is not 4 decimal digits", b"##"),
+        (oversized, "oversized", "a 9000-byte data segment is over the 4096 allowed", b"##"),
     ]:
         found = FrameReader(max_segment=4096).feed(bad + EXAMPLE_FRAME)
         assert frames(found) == [EXAMPLE], bad
-        assert reason in problems(found), (bad, problems(found))
+        assert found[0] == FrameProblem(reason, detail, dropped)
+        if dropped == b"##":  # the rest of the bad frame, up to the next, is garbage
+            assert found[1] == FrameProblem("garbage", f"{len(bad) - 2} byte(s) before a frame", bad[2:])
+
+
+def test_garbage_is_counted_whole_and_logged_up_to_200_bytes() -> None:
+    [dropped, frame] = FrameReader().feed(b"x" * 300 + EXAMPLE_FRAME)
+    assert (
+        dropped == FrameProblem("garbage", "300 byte(s) before a frame", b"x" * 200)
+        and frame.segment == EXAMPLE
+    )
+    reader = FrameReader()
+    assert reader.feed(b"abc#") == [FrameProblem("garbage", "3 byte(s) outside any frame", b"abc")]
+    assert reader.pending() == 1, "a '#' may begin a frame: it is kept"
+    assert reader.feed(b"#") == [] and reader.pending() == 2
+
+
+def test_a_segment_of_the_largest_length_is_framed_and_a_longer_one_refused() -> None:
+    assert build_frame(b"x" * 9999).startswith(b"##9999")
+    with pytest.raises(ValueError, match="a data segment has at most 9999 bytes, not 10000"):
+        build_frame(b"x" * 10000)
 
 
 @given(
