@@ -113,3 +113,80 @@ def test_the_catalogue_keeps_the_standards_windows(
 ) -> None:
     compute = next(rule.compute for rule in load_catalogue().rules if rule.id == rule_id)
     assert (getattr(compute, "window", None), getattr(compute, "min_hours", None)) == expected
+
+
+def mean_rule(window: str, align: str, min_samples: int) -> tuple[Rule, Station]:
+    """A mean rule of the kind a catalogue may add (the shipped one uses hourly means only)."""
+    rule = Rule.model_validate(
+        {
+            "id": "air.test.mean",
+            "title": {"zh": "测试", "en": "test"},
+            "description": {"zh": "测试", "en": "test"},
+            "source": "test",
+            "applies_to": {"kinds": ["air"]},
+            "compute": {"function": "mean", "metric": "pm25", "window": window, "align": align,
+                        "min_samples": min_samples},
+            "condition": {"op": ">", "warning": 75},
+            "notify": ["district"],
+        }
+    )  # fmt: skip
+    return rule, next(s for s in load_stations(DEFAULT_STATIONS).values() if s.kind is Kind.AIR)
+
+
+def judge_readings(rule: Rule, station: Station, timed: list[tuple[timedelta, float]]) -> list[Observation]:
+    state, seen = WindowState(), []
+    for offset, value in timed:
+        reading = Reading(station=station.id, kind=station.kind, ts=START + offset, values={"pm25": value})
+        seen += on_reading(rule.compute, state, reading, station)
+    return seen
+
+
+def test_a_trailing_mean_covers_its_window_with_the_oldest_edge_left_out() -> None:
+    """A 10-minute trailing mean at 00:10 takes the readings after 00:00, not the one at 00:00."""
+    rule, station = mean_rule("10m", "sliding", min_samples=1)
+    seen = judge_readings(
+        rule, station, [(timedelta(0), 900.0), (timedelta(minutes=5), 10.0), (timedelta(minutes=10), 20.0)]
+    )
+    assert [(o.value, o.at) for o in seen] == [
+        (900.0, START),
+        (455.0, START + timedelta(minutes=5)),
+        (15.0, START + timedelta(minutes=10)),
+    ]
+    assert seen[-1].window == "trailing 10min mean" and seen[-1].window_zh == "10分钟滑动平均"
+
+
+def test_a_trailing_mean_needs_its_minimum_of_samples() -> None:
+    rule, station = mean_rule("1h", "sliding", min_samples=3)
+    seen = judge_readings(rule, station, [(timedelta(minutes=m), float(m)) for m in range(4)])
+    assert [o.value for o in seen] == [1.0, 1.5], "from the third sample on"
+
+
+def test_a_calendar_mean_closes_with_its_period_and_needs_its_minimum_of_samples() -> None:
+    rule, station = mean_rule("1h", "calendar", min_samples=2)
+    timed = [(timedelta(minutes=10), 10.0), (timedelta(minutes=50), 20.0), (timedelta(minutes=70), 99.0)]
+    seen = judge_readings(rule, station, timed)
+    assert [(o.value, o.at, o.window) for o in seen] == [(15.0, START + HOUR, "hour 2026-12-01 00:00–01:00")]
+    state = WindowState()
+    lone = Reading(station=station.id, kind=station.kind, ts=START, values={"pm25": 5.0})
+    assert on_reading(rule.compute, state, lone, station) == []
+    assert on_tick(rule.compute, state, START + HOUR - timedelta(microseconds=1)) == []
+    assert on_tick(rule.compute, state, START + HOUR) == [], "one sample of the two needed: no mean"
+    assert state.period is None, "the period is closed all the same"
+
+
+def test_a_daily_calendar_mean_is_named_by_its_day() -> None:
+    rule, station = mean_rule("24h", "calendar", min_samples=1)
+    state = WindowState()
+    on_reading(
+        rule.compute,
+        state,
+        Reading(station=station.id, kind=station.kind, ts=START, values={"pm25": 30.0}),
+        station,
+    )
+    [day] = on_tick(rule.compute, state, START + timedelta(days=1))
+    assert (day.value, day.at, day.window, day.window_zh) == (
+        30.0,
+        START + timedelta(days=1),
+        "day 2026-12-01",
+        "2026-12-01日",
+    )
