@@ -1,0 +1,52 @@
+"""What `envalert rules explain` says of each rule, word for word.
+
+The golden file is the explanation of every shipped rule and of one made-up rule that uses what
+the shipped ones do not (a trailing mean, a wait in time, a multiple of a standard's limit). After
+a deliberate change, read the new text and write it back with:
+
+    python -m tests.rules.test_explain > tests/rules/golden/explain.txt
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from rules.catalogue import all_rules, explain, load_catalogue
+from rules.model import Rule
+
+GOLDEN = Path(__file__).parent / "golden" / "explain.txt"
+
+MADE_UP = Rule.model_validate(
+    {
+        "id": "air.pm25.made-up",
+        "title": {"zh": "测试规则", "en": "A made-up rule"},
+        "description": {"zh": "只为说明文字而设。", "en": "Only here for its explanation."},
+        "source": "GB 3095-2012",
+        "applies_to": {"kinds": ["air"], "districts": ["金水区", "二七区"]},
+        "compute": {"function": "mean", "metric": "pm25", "window": "30m", "min_samples": 3},
+        "condition": {
+            "op": ">",
+            "warning": {"standard": "gb3095_pm25_24h"},
+            "critical": {"standard": "gb3095_pm25_24h", "times": 2},
+            "pending_count": 3,
+            "pending_for": "10m",
+        },
+        "notify": ["district", "city_bureau"],
+    }
+)
+
+
+def text() -> str:
+    rules = [*all_rules(load_catalogue()).values(), MADE_UP]
+    return "\n\n".join(explain(rule) for rule in rules) + "\n"
+
+
+def test_every_rule_is_explained_as_the_golden_file_says() -> None:
+    expected, got = GOLDEN.read_text(encoding="utf-8"), text()
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), got.splitlines(True), "golden", "now"))
+    assert got == expected, f"the explanations changed (see this file's docstring to accept):\n{diff}"
+
+
+if __name__ == "__main__":
+    print(text(), end="")
