@@ -1,0 +1,68 @@
+"""What every rule's alerts say, word for word: keys, units, titles and messages in Chinese and
+English, for a firing and a resolution of each, against a golden file.
+
+After a deliberate change, read the new texts and write them back with:
+
+    python -m tests.rules.test_event_texts > tests/rules/golden/events.jsonl
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ingest.contract import CHINA_STANDARD_TIME
+from ingest.stations import load_stations
+from rules.catalogue import load_catalogue
+from rules.evaluator import Transition
+from rules.events import alert_event
+from rules.fleet import CITY
+from rules.model import Rule, Severity
+from streams.settings import DEFAULT_STATIONS
+
+GOLDEN = Path(__file__).parent / "golden" / "events.jsonl"
+AT = datetime(2026, 12, 1, 8, 0, tzinfo=CHINA_STANDARD_TIME)
+
+
+def text() -> str:
+    catalogue, stations = load_catalogue(), load_stations(DEFAULT_STATIONS)
+    lines = []
+    for rule in [*catalogue.rules, *catalogue.fleet_rules]:
+        if isinstance(rule, Rule):
+            station = next(s for s in stations.values() if rule.applies_to.matches(s))
+            subject = station.id
+        else:
+            station, subject = None, CITY if rule.applies_to.scope == "city" else "金水区"
+        for state, severity, value in [
+            ("firing", Severity.CRITICAL, 12345.678),
+            ("firing", Severity.WARNING, 1.23456),
+            ("firing", Severity.WARNING, 10000.0),
+            ("resolved", Severity.WARNING, 0.5),
+        ]:
+            transition = Transition(
+                state=state,
+                severity=severity,
+                value=value,
+                threshold=75.0,
+                window="1 h mean",
+                window_zh="1小时均值",
+                at=AT + timedelta(hours=2),
+                started_at=AT,
+                rule=rule.id,
+                subject=subject,
+            )
+            event = alert_event(transition, rule, station)
+            lines.append(json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True))
+    return "\n".join(lines) + "\n"
+
+
+def test_every_rules_alerts_say_what_the_golden_file_says() -> None:
+    expected, got = GOLDEN.read_text(encoding="utf-8"), text()
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), got.splitlines(True), "golden", "now"))
+    assert got == expected, f"the alerts' texts changed (see this file's docstring to accept):\n{diff}"
+
+
+if __name__ == "__main__":
+    print(text(), end="")
