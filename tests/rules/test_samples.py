@@ -102,3 +102,18 @@ def test_samples_changed_in_any_order_write_the_row_of_their_content(
         fresh = Samples(list(zip(samples.times, samples.values, strict=True)))
         assert samples.dump() == fresh.dump()
         assert Samples.parse(samples.dump()) == samples
+
+
+def test_samples_are_equal_by_content_and_show_it() -> None:
+    one, same, other = Samples([(1, 1.5)]), Samples([(1, 1.5)]), Samples([(2, 1.5)])
+    assert one == same
+    assert one != other, "other times"
+    assert one != [(1, 1.5)], "not a Samples"
+    assert Samples() != one
+    assert repr(one) == "Samples([(1, 1.5)])"
+
+
+def test_a_window_state_round_trips_through_json_with_its_samples() -> None:
+    state = WindowState(samples=Samples([(0, 1.0), (BLOCK_MS + 5, 2.5)]))
+    again = WindowState.model_validate_json(state.model_dump_json())
+    assert again.samples == state.samples and again.samples is not state.samples
