@@ -125,6 +125,9 @@ class Lifecycle:
             episode = (tracked.event.fingerprint, tracked.event.started_at)
             return tracked.event.state == "firing" and episode not in acked and not quiet(tracked)
 
+        for tracked in state.alerts.values():
+            if (tracked.event.fingerprint, tracked.event.started_at) in acked:
+                _withdraw_untold_escalations(state, tracked)
         self._escalate(state, now, waiting)
         notices = [
             notice
@@ -193,7 +196,7 @@ class Lifecycle:
         escalated = {
             tracked.event.fingerprint: [origin for origin in tracked.units if self.parent(origin) == unit]
             for tracked in about
-            if unit in tracked.escalated and reason == "alerts"
+            if unit in tracked.escalated and reason == "alerts" and waiting(tracked)
         }
         if escalated:
             reason = "escalation"
@@ -238,6 +241,17 @@ class Lifecycle:
                 del state.alerts[fingerprint]
                 for group in groups:
                     group.told.pop(fingerprint, None)
+
+
+def _withdraw_untold_escalations(state: NotifierState, tracked: Tracked) -> None:
+    """An acknowledged episode is not escalated further: a unit it was escalated to but not yet
+    told of (its group wait was still running) is told nothing, neither now nor of its end."""
+    fingerprint = tracked.event.fingerprint
+    for unit in list(tracked.escalated):
+        group = state.groups.get(unit)
+        if group is None or fingerprint not in group.told:
+            del tracked.escalated[unit]
+            tracked.units.remove(unit)
 
 
 def _changed(state: NotifierState, unit: str, now: datetime) -> None:

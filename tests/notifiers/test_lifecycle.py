@@ -266,3 +266,40 @@ def test_a_resolution_is_told_with_its_episodes_worst_moment(desk: Desk) -> None
     desk.receive(over)
     (notice,) = desk.due(minutes=1)
     assert notice.resolved == [over] and notice.peaks == {over.fingerprint: worse_again}
+
+
+def test_an_acknowledgement_during_an_escalations_group_wait_withdraws_it(desk: Desk) -> None:
+    """Escalated at 30 minutes, acknowledged before the branch's group wait was over: the branch
+    is not told, neither of the alert nor of its end."""
+    desk.receive(SILENT_PLANT)
+    assert desk.told(seconds=30) == [("荥阳电厂", "alerts", ["dq.silent"], [])]
+    assert desk.told(minutes=29, seconds=30) == [], "escalated: the branch's group wait starts"
+    desk.acks.append(
+        Acknowledgement(fingerprint=SILENT_PLANT.fingerprint, started_at=T0, by="值班员", at=desk.clock())
+    )
+    assert desk.told(seconds=30) == [], "acknowledged before the branch was told"
+    over = event(
+        "dq.silent", "ZZ-NH3-XY01", "resolved", Severity.CRITICAL, at=T0 + timedelta(hours=1), started_at=T0
+    )
+    desk.receive(over)
+    assert desk.told(hours=1) == [("荥阳电厂", "alerts", [], ["dq.silent"])]
+
+
+def test_a_change_of_an_acknowledged_episode_is_news_not_an_escalation(desk: Desk) -> None:
+    desk.receive(SILENT_PLANT)
+    desk.due(seconds=30)
+    desk.told(minutes=29, seconds=30)
+    (to_branch,) = desk.due(seconds=30)
+    assert to_branch.reason == "escalation"
+    desk.acks.append(
+        Acknowledgement(fingerprint=SILENT_PLANT.fingerprint, started_at=T0, by="值班员", at=desk.clock())
+    )
+    easing = event(
+        "dq.silent", "ZZ-NH3-XY01", at=T0 + timedelta(minutes=40), started_at=T0, value=70, threshold=60
+    )
+    desk.receive(easing)
+    told = desk.told(minutes=5)
+    assert {(unit, reason) for unit, reason, *_ in told} == {
+        ("荥阳电厂", "alerts"),
+        ("市生态环境局荥阳市分局", "alerts"),
+    }
