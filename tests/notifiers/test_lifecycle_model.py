@@ -3,7 +3,7 @@ silences and time (a hypothesis state machine).
 
 Whatever happens, the model says:
 - no notice lists an alert a silence mutes at that moment;
-- no repeat or escalation is about an acknowledged episode;
+- no repeat is about an acknowledged episode, and no acknowledged episode is escalated;
 - a unit hears an episode's end at most once (also an episode that began and ended within one
   wait, so that it was never told firing);
 - no notice lists a pending transition;
@@ -128,10 +128,9 @@ class LifecycleModel(RuleBasedStateMachine):
             station = STATIONS.get(alert.subject)
             muted = [s for s in self.silences if s.mutes(labels(alert, station), [notice.unit], self.now)]
             assert not muted, f"{alert.rule} told to {notice.unit} under a silence"
-            if notice.reason != "alerts":
-                assert (alert.fingerprint, alert.started_at) not in acked, (
-                    "an acknowledged episode was repeated"
-                )
+            episode = (alert.fingerprint, alert.started_at)
+            if notice.reason == "repeat" or alert.fingerprint in notice.escalated_from:
+                assert episode not in acked, f"an acknowledged episode was in a {notice.reason}"
             self.told_firing.add((notice.unit, alert.fingerprint, alert.started_at))
         for alert in notice.resolved:
             episode = (notice.unit, alert.fingerprint, alert.started_at)
