@@ -8,10 +8,8 @@ After a deliberate change, read the new texts and write them back with:
 
 from __future__ import annotations
 
-import difflib
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from ingest.contract import CHINA_STANDARD_TIME
 from ingest.stations import load_stations
@@ -21,8 +19,8 @@ from rules.events import alert_event
 from rules.fleet import CITY
 from rules.model import Rule, Severity
 from streams.settings import DEFAULT_STATIONS
+from tests.rules import golden
 
-GOLDEN = Path(__file__).parent / "golden" / "events.jsonl"
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=CHINA_STANDARD_TIME)
 
 
@@ -59,9 +57,7 @@ def text() -> str:
 
 
 def test_every_rules_alerts_say_what_the_golden_file_says() -> None:
-    expected, got = GOLDEN.read_text(encoding="utf-8"), text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), got.splitlines(True), "golden", "now"))
-    assert got == expected, f"the alerts' texts changed (see this file's docstring to accept):\n{diff}"
+    golden.assert_matches("events.jsonl", text(), "the alerts' texts")
 
 
 if __name__ == "__main__":

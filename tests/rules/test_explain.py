@@ -9,13 +9,9 @@ a deliberate change, read the new text and write it back with:
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
-
 from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Rule
-
-GOLDEN = Path(__file__).parent / "golden" / "explain.txt"
+from tests.rules import golden
 
 MADE_UP = Rule.model_validate(
     {
@@ -43,9 +39,7 @@ def text() -> str:
 
 
 def test_every_rule_is_explained_as_the_golden_file_says() -> None:
-    expected, got = GOLDEN.read_text(encoding="utf-8"), text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), got.splitlines(True), "golden", "now"))
-    assert got == expected, f"the explanations changed (see this file's docstring to accept):\n{diff}"
+    golden.assert_matches("explain.txt", text(), "the explanations")
 
 
 if __name__ == "__main__":
