@@ -272,10 +272,17 @@ def test_keys_may_repeat_across_groups_except_in_data_uploads() -> None:
     """Information uploads repeat a group per pollutant (PolId=…); a data upload names each value once."""
     info = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088&&")
     assert info.cn == "3020" and info.fields["DataTime"] == "20261128101500"
-    with pytest.raises(PacketError, match="appears twice"):
+    with pytest.raises(PacketError) as twice:
         parse_segment(b"ST=31;CN=2051;PW=1;MN=X;CP=&&a21001-Avg=1;a21001-Avg=2&&")
-    with pytest.raises(PacketError, match="appears twice"):
+    assert str(twice.value) == "bad_field: CP field a21001-Avg appears twice"
+    with pytest.raises(PacketError) as twice:
         parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&PolId=a21001,PolId=a24088&&")
+    assert str(twice.value) == "bad_field: CP field PolId appears twice"
+
+
+def test_a_value_may_hold_an_equals_sign_and_a_name_is_cut_at_its_first_dash() -> None:
+    packet = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&Info=a=b;i13-Info-x=1&&")
+    assert (packet.fields, packet.factors) == ({"Info": "a=b"}, {"i13": {"Info-x": "1"}})
 
 
 def test_the_parts_of_a_split_message_join_in_order() -> None:
@@ -283,21 +290,32 @@ def test_the_parts_of_a_split_message_join_in_order() -> None:
         parse_segment(f"QN=7;PNUM=2;PNO={number};ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&{cp}&&".encode())
         for number, cp in [(2, "a21001-Flag=N"), (1, "DataTime=20261128101500;a21001-Avg=2.2")]
     ]
-    whole = joined(parts)
-    assert (whole.pnum, whole.pno, whole.fields, whole.factors) == (
-        None,
-        None,
-        {"DataTime": "20261128101500"},
-        {"a21001": {"Avg": "2.2", "Flag": "N"}},
-    )
+    assert joined(parts) == Packet(
+        st="31",
+        cn="2051",
+        pw="1",
+        mn="X",
+        qn="7",
+        flag=7,
+        fields={"DataTime": "20261128101500"},
+        factors={"a21001": {"Avg": "2.2", "Flag": "N"}},
+    ), "the first part's header, every part's fields, no part numbers"
     again = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&DataTime=20261128101500&&")
     assert joined([parts[1], again]).fields == {"DataTime": "20261128101500"}, "a field repeated alike"
     other = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&a21001-Avg=2.3&&")
-    with pytest.raises(PacketError, match="a21001-Avg differs"):
-        joined([parts[1], other])
+    with pytest.raises(PacketError) as differs:
+        joined([other, parts[1]])
+    assert str(differs.value) == "bad_field: CP field a21001-Avg differs in part 2"
+    late_time = parse_segment(
+        b"QN=7;PNUM=2;PNO=2;ST=31;CN=2051;PW=1;MN=X;Flag=7;CP=&&DataTime=20261128101600&&"
+    )
+    with pytest.raises(PacketError) as differs:
+        joined([late_time, parts[1]])
+    assert str(differs.value) == "bad_field: CP field DataTime differs in part 2"
     stray = parse_segment(b"QN=7;PNUM=2;PNO=2;ST=31;CN=2061;PW=1;MN=X;Flag=7;CP=&&a21001-Flag=N&&")
-    with pytest.raises(PacketError, match="CN"):
-        joined([parts[1], stray])
+    with pytest.raises(PacketError) as strays:
+        joined([stray, parts[1]])
+    assert str(strays.value) == "bad_header: part(s) [2] differ from part 1 in ST, CN or MN"
 
 
 def test_each_factor_gives_its_commands_value_or_its_real_time_value_or_a_note() -> None:
