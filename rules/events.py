@@ -57,10 +57,8 @@ def value_unit(rule: Rule | FleetRule) -> str:
     """The unit of the value a rule judges, for people reading the alert."""
     compute = rule.compute
     match compute.function:
-        case "hourly_aqi" | "outside_instrument_range":
-            return ""
-        case "night_leq":
-            return "dB(A)"
+        case "outside_instrument_range":
+            return ""  # 1 or 0, whatever the metric
         case "silence" | "flagged_minutes":
             return "min"
         case "repeats":
@@ -74,7 +72,7 @@ def value_unit(rule: Rule | FleetRule) -> str:
         case "ytd_mean":
             return "µg/m³"
     assert isinstance(rule, Rule)
-    metric = getattr(compute, "metric", None)
+    metric = getattr(compute, "metric", None)  # an AQI has none; a night's Leq is of laeq
     unit = METRICS[rule.applies_to.kinds[0]][metric].unit if metric else ""
     return f"{unit}/day" if compute.function == "rate_per_day" else unit
 

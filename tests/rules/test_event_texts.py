@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from ingest.contract import CHINA_STANDARD_TIME
 from ingest.stations import load_stations
 from rules.catalogue import load_catalogue
 from rules.evaluator import Transition
-from rules.events import alert_event
+from rules.events import alert_event, value_unit
 from rules.fleet import CITY
 from rules.model import Rule, Severity
 from streams.settings import DEFAULT_STATIONS
@@ -62,3 +64,28 @@ def test_every_rules_alerts_say_what_the_golden_file_says() -> None:
 
 if __name__ == "__main__":
     print(text(), end="")
+
+
+@pytest.mark.parametrize(
+    ("kind", "compute", "unit"),
+    [
+        ("air", {"function": "hourly_aqi"}, ""),
+        ("air", {"function": "outside_instrument_range", "metric": "pm25"}, ""),
+        ("air", {"function": "flagged_minutes", "metric": "pm25", "flags": ["M"]}, "min"),
+        ("air", {"function": "repeats", "metric": "pm25"}, "readings"),
+        ("air", {"function": "hourly_mean", "metric": "co", "window": "1h"}, "mg/m³"),
+        ("noise", {"function": "night_leq"}, "dB(A)"),
+        ("groundwater", {"function": "rate_per_day", "metric": "level", "window": "3d"}, "m/day"),
+    ],
+)
+def test_the_unit_of_a_rules_value_is_its_metrics_unless_it_counts_something_else(
+    kind: str, compute: dict[str, object], unit: str
+) -> None:
+    rule = Rule.model_validate(
+        {
+            "id": "t", "title": {"zh": "t", "en": "t"}, "description": {"zh": "t", "en": "t"},
+            "source": "test", "applies_to": {"kinds": [kind]}, "compute": compute,
+            "condition": {"op": ">", "warning": 1}, "notify": ["district"],
+        }
+    )  # fmt: skip
+    assert value_unit(rule) == unit
