@@ -35,14 +35,32 @@ tests:
         ("-1.5e1+0.5x1", [-15, -14.5]),
         ("_x2 stale 4 _", [None, None, None, 4, None]),
         ("1 2", [1, 2]),
+        ("5 _x3 7", [5, None, None, None, 7]),
     ],
 )
 def test_series_in_promtools_notation(values: str, expanded: list[float | None]) -> None:
     assert expand(values) == expanded
 
 
+def test_a_series_of_exactly_the_most_values_is_taken() -> None:
+    assert len(expand(f"_x{MAX_VALUES}")) == len(expand(f"1x{MAX_VALUES - 1}")) == MAX_VALUES
+    assert len(expand(f"1 _x{MAX_VALUES - 1}")) == MAX_VALUES
+
+
 @pytest.mark.parametrize(
-    "values", ["1x", "high", "1+x3", "nan", f"1x{MAX_VALUES}", "inf", "_x10000000000", "1x5 " * 400_000]
+    "values",
+    [
+        "1x",
+        "high",
+        "1+x3",
+        "nan",
+        f"1x{MAX_VALUES}",
+        f"1 _x{MAX_VALUES}",
+        "inf",
+        "_x10000000000",
+        "1x5 " * 400_000,
+    ],
+    ids=["1x", "high", "1+x3", "nan", "1xMAX", "1 _xMAX", "inf", "_x10000000000", "1x5 400000 times"],
 )
 def test_a_series_that_is_not_one_says_so(values: str) -> None:
     with pytest.raises(ValueError, match=r"value|finite"):
