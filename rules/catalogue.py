@@ -31,7 +31,14 @@ from rules.model import (
     YearToDateMean,
 )
 from rules.standards.aqi import HEAVY_AQI, SEVERE_AQI, Averaging, Category, Pollutant, concentration_at
-from rules.standards.limits import AMBIENT_CLASS_II, AMMONIA_SLIP, CEMENT_AMMONIA, CEMENT_AMMONIA_SPECIAL
+from rules.standards.limits import (
+    AMBIENT_CLASS_II,
+    AMMONIA_SLIP,
+    CEMENT_AMMONIA,
+    CEMENT_AMMONIA_SPECIAL,
+    Limit,
+    nmhc_limits,
+)
 from rules.standards.noise import EXISTING_RAILWAY_LIMITS, SUDDEN_NOISE_ALLOWANCE, ZONE_LIMITS
 from rules.standards.validity import (
     DAYS_FOR_A_MONTH,
@@ -47,6 +54,13 @@ SHIPPED = Path(str(files("rules") / "catalogue.yaml"))
 
 def load_catalogue(path: Path = SHIPPED) -> Catalogue:
     return load_yaml(path, Catalogue)
+
+
+def _normal_or_special(normal: Limit, special: Limit) -> str:
+    return (
+        f"{normal.value:g} {normal.unit}, or {special.value:g} {special.unit} where special limits apply "
+        f"({normal.source})"
+    )
 
 
 PM25_24H = AMBIENT_CLASS_II[(Pollutant.PM25, Averaging.DAY)]
@@ -70,8 +84,8 @@ STANDARD_WORDS = {
     )
     + f"; a cement kiln {CEMENT_AMMONIA.value:g}, or {CEMENT_AMMONIA_SPECIAL.value:g} where special "
     "limits apply (GB 4915-2013)",
-    "gb37822_nmhc_1h": "10 mg/m³, or 6 where special limits apply (GB 37822-2019)",
-    "gb37822_nmhc_single": "30 mg/m³, or 20 where special limits apply (GB 37822-2019)",
+    "gb37822_nmhc_1h": _normal_or_special(*(nmhc_limits(special)[0] for special in (False, True))),
+    "gb37822_nmhc_single": _normal_or_special(*(nmhc_limits(special)[1] for special in (False, True))),
 }
 
 

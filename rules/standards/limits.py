@@ -79,5 +79,5 @@ def nmhc_limits(special: bool) -> tuple[Limit, Limit]:
     Special limits apply where the provincial government requires them (key regions).
     """
     if special:
-        return Limit(6, MG, GB37822 + ", special limit, 1 h mean"), Limit(20, MG, GB37822 + ", special limit")
-    return Limit(10, MG, GB37822 + ", 1 h mean"), Limit(30, MG, GB37822 + ", single reading")
+        return Limit(6, MG, GB37822), Limit(20, MG, GB37822)
+    return Limit(10, MG, GB37822), Limit(30, MG, GB37822)

@@ -57,4 +57,5 @@ def test_nmhc_limits_normal_and_special(special: bool, hourly: float, single: fl
     assert (hour_limit.value, single_limit.value) == (hourly, single)
     assert not hour_limit.broken_by(hourly) and hour_limit.broken_by(hourly + 0.1)
     assert not single_limit.broken_by(single) and single_limit.broken_by(single + 0.1)
-    assert "GB 37822-2019" in hour_limit.source
+    for limit in (hour_limit, single_limit):
+        assert (limit.unit, limit.source) == ("mg/m³", "GB 37822-2019 appendix A")
