@@ -384,6 +384,3 @@ class Catalogue(Strict):
                 raise ValueError(f"rule id {rule.id!r} appears twice; ids must be unique")
             seen.add(rule.id)
         return self
-
-    def for_station(self, station: Station) -> list[Rule]:
-        return [rule for rule in self.rules if rule.applies_to.matches(station)]

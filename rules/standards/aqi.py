@@ -7,6 +7,7 @@ gives the breakpoint's index and never one more through floating-point error bef
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from fractions import Fraction
@@ -72,13 +73,11 @@ def iaqi(pollutant: Pollutant, averaging: Averaging, concentration: float) -> in
         if len(points) < len(IAQI_LEVELS):
             raise NotComputedError(f"{pollutant} {averaging} above {points[-1]:g}")
         return IAQI_LEVELS[-1]
-    value = Fraction(str(concentration))
-    for index in range(1, len(points)):
-        low, high = Fraction(str(points[index - 1])), Fraction(str(points[index]))
-        if value <= high:
-            i_low, i_high = IAQI_LEVELS[index - 1], IAQI_LEVELS[index]
-            return math.ceil((i_high - i_low) / (high - low) * (value - low) + i_low)
-    raise AssertionError("unreachable: concentration checked against the last breakpoint")
+    # The segment whose upper breakpoint is the first not below the concentration; 0 is in the first.
+    index = max(bisect_left(points, concentration), 1)
+    low, high = Fraction(str(points[index - 1])), Fraction(str(points[index]))
+    i_low, i_high = IAQI_LEVELS[index - 1], IAQI_LEVELS[index]
+    return math.ceil((i_high - i_low) / (high - low) * (Fraction(str(concentration)) - low) + i_low)
 
 
 def concentration_at(pollutant: Pollutant, averaging: Averaging, level: int) -> float:

@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from ingest.config_files import ConfigError
+from ingest.contract import Kind
 from rules.catalogue import SHIPPED, all_rules, load_catalogue
-from rules.model import Catalogue
+from rules.model import Catalogue, Selector
+from tests.rules.conftest import station
 
 GOOD: dict[str, Any] = {
     "id": "air.test",
@@ -104,6 +106,27 @@ def test_the_shipped_catalogue_is_valid_and_every_rule_is_exercised() -> None:
     untested = [rule.id for rule in every_rule if f'"{rule.id}"' not in tests and "dq.stuck." not in rule.id]
     assert not untested, f"shipped rules without a behaviour test: {untested}"
     assert all(rule.source and rule.title.zh and rule.title.en for rule in every_rule)
+
+
+@pytest.mark.parametrize(
+    ("field", "in_it", "not_in_it"),
+    [
+        ("zones", {"zone": "1"}, {"zone": "4a"}),
+        ("unit_types", {"unit_type": "SCR"}, {"unit_type": "SNCR"}),
+        ("sectors", {"sector": "power"}, {"sector": "cement"}),
+        ("districts", {"district": "金水区"}, {"district": "中原区"}),
+        ("stations", {"id": "S-1"}, {"id": "S-2"}),
+    ],
+)
+def test_a_selector_takes_only_the_stations_its_lists_name(
+    field: str, in_it: dict[str, str], not_in_it: dict[str, str]
+) -> None:
+    chosen = next(iter(in_it.values()))
+    selector = Selector.model_validate({"kinds": ["noise"], field: [chosen]})
+    assert selector.matches(station(Kind.NOISE, **in_it))
+    assert not selector.matches(station(Kind.NOISE, **not_in_it))
+    assert not selector.matches(station(Kind.AIR, **in_it)), "every condition must hold, the kind too"
+    assert Selector(kinds=[Kind.NOISE]).matches(station(Kind.NOISE, **not_in_it)), "a list not given holds"
 
 
 def envalert(*args: str) -> subprocess.CompletedProcess[str]:

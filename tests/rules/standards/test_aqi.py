@@ -86,9 +86,9 @@ def test_values_inside_segments(
 
 
 def test_the_special_cases() -> None:
-    with pytest.raises(NotComputedError):
+    with pytest.raises(NotComputedError, match=r"^so2 1h above 800$"):
         iaqi(P.SO2, A.HOUR, 801)
-    with pytest.raises(NotComputedError):
+    with pytest.raises(NotComputedError, match=r"^o3 8h above 800$"):
         iaqi(P.O3, A.EIGHT_HOURS, 801)
     # SO2 1 h above 800: the 24 h IAQI reports SO2. 24 h 300: 100 + 50/325·150 = 123.07… → 124
     result = aqi({(P.SO2, A.HOUR): 900, (P.SO2, A.DAY): 300})
@@ -96,8 +96,15 @@ def test_the_special_cases() -> None:
     # O3 8 h above 800: the 1 h IAQI reports O3. 1 h 850: 300 + 100/200·50 = 325
     result = aqi({(P.O3, A.EIGHT_HOURS): 820, (P.O3, A.HOUR): 850})
     assert result.aqi == 325 and result.primary == (P.O3,)
-    with pytest.raises(ValueError, match="24h so2 IAQI instead"):
+    with pytest.raises(
+        ValueError, match=r"^so2 1h above 800: HJ 633 reports the 24h so2 IAQI instead; pass it$"
+    ):
         aqi({(P.SO2, A.HOUR): 900, (P.PM25, A.DAY): 40})
+
+
+def test_an_aqi_of_nothing_is_refused_with_what_was_given() -> None:
+    with pytest.raises(ValueError, match=r"^no index can be computed from \[\]$"):
+        aqi({})
 
 
 @pytest.mark.parametrize(
