@@ -58,8 +58,9 @@ def resolve(threshold: Threshold | None, station: Station) -> float | None:
         case float() | int():
             return float(threshold)
         case ByAttribute(by=attribute, values=values):
-            key = getattr(station, attribute)
-            return values.get(getattr(key, "value", key)) if key is not None else None
+            # Zones are string enums, so they look up their own value; a station without the
+            # attribute (None) finds nothing.
+            return values.get(getattr(station, attribute))
         case FromStation(station_attribute=attribute):
             value: float | None = getattr(station, attribute)
             return value
