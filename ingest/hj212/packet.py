@@ -8,6 +8,7 @@ each with PNUM (how many) and PNO (which one); ``joined`` puts them back togethe
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,12 +83,11 @@ class Packet:
 def parse_time(text: str) -> datetime:
     """HJ 212's yyyyMMddHHmmss, exactly 14 digits: strptime alone would take 12 or 13 and read a
     shifted time (``202611281015`` as 10:01:05)."""
-    try:
-        if len(text) != len("yyyyMMddHHmmss") or not text.isascii() or not text.isdigit():
-            raise ValueError(text)
-        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA_STANDARD_TIME)
-    except ValueError:
-        raise PacketError("bad_time", f"{text!r} is not a time as yyyyMMddHHmmss (14 digits)") from None
+    # A parsed segment is ASCII, so isdigit() means 0-9 here.
+    if len(text) == len("yyyyMMddHHmmss") and text.isdigit():
+        with suppress(ValueError):
+            return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA_STANDARD_TIME)
+    raise PacketError("bad_time", f"{text!r} is not a time as yyyyMMddHHmmss (14 digits)")
 
 
 def parse_segment(segment: bytes) -> Packet:

@@ -78,10 +78,18 @@ def test_our_answers_carry_the_request_qn_and_ask_for_nothing() -> None:
         (b"QN=1;ST=31;CN=2011;PW=1;MN=X;Flag=5", "no_cp: the segment has no CP=&&…&& part"),
         (b"QN=1;ST=31;CN=2011;PW=1;MN=X;CP=&&DataTime=1", "no_cp: the CP part does not end with &&"),
         (b"ST=31;CN=2011;PW=1;CP=&&&&", "bad_header: missing MN"),
+        (b"ST=31;PW=1;CP=&&&&", "bad_header: missing CN, MN"),
         (b"ST=31;CN=2011;PW=1;MN=X;Oops=1;CP=&&&&", "bad_header: unknown header field(s) Oops"),
+        (b"ST=31;CN=2011;PW=1;MN=X;Oops=1;Eek=2;CP=&&&&", "bad_header: unknown header field(s) Eek, Oops"),
+        (b"ST=31;CN=2011;PW=1;MN=X;Oops;CP=&&&&", "bad_field: header item 'Oops' is not NAME=VALUE"),
         (b"ST=31;CN=2011;PW=1;MN=X;Flag=five;CP=&&&&", "bad_header: Flag='five' is not a number"),
         (b"ST=31;CN=2011;PW=1;MN=X;CP=&&a21001-Rtd&&", "bad_field: CP item 'a21001-Rtd' is not NAME=VALUE"),
         (b"ST=31;CN=2011;PW=1;MN=X;CP=&&a=1;a=2&&", "bad_field: CP field a appears twice"),
+        # A name without "=" is shown cut to its first 40 characters.
+        (
+            b"ST=31;CN=2011;PW=1;MN=X;CP=&&" + b"x" * 41 + b"&&",
+            f"bad_field: CP item '{'x' * 40}' is not NAME=VALUE",
+        ),
         ("ST=31;CN=2011;PW=1;MN=站;CP=&&&&".encode(), "not_ascii: byte 22 is not ASCII"),
     ],
 )
@@ -111,6 +119,10 @@ def test_malformed_segments_say_what_is_wrong(raw: bytes, error: str) -> None:
         (
             "DataTime=202611281015000;a21001-Rtd=2.3",
             "bad_time: '202611281015000' is not a time as yyyyMMddHHmmss (14 digits)",
+        ),
+        (
+            "DataTime=20261328101500;a21001-Rtd=2.3",
+            "bad_time: '20261328101500' is not a time as yyyyMMddHHmmss (14 digits)",
         ),
         ("DataTime=20261128101500;a21001-Rtd=high", "bad_value: a21001-Rtd='high' is not a number"),
         ("DataTime=20261128101500;a21001-Rtd=nan", "bad_value: a21001-Rtd='nan' is not a finite number"),
@@ -250,6 +262,7 @@ RANGE = "parts go from 1 to PNUM, at most 64"
         ("PNUM=2;PNO=3", f"part 3 of 2: {RANGE}"),
         ("PNUM=0;PNO=0", f"part 0 of 0: {RANGE}"),
         ("PNUM=two;PNO=1", "PNUM='two' and PNO='1' must be numbers"),
+        ("PNUM=2;PNO=" + "x" * 11, "PNUM='2' and PNO='xxxxxxxxxx' must be numbers"),
         ("PNUM=2", "PNUM and PNO come together: a part needs both"),
         ("PNO=1", "PNUM and PNO come together: a part needs both"),
         (f"PNUM={MAX_PARTS + 1};PNO=1", f"part 1 of 65: {RANGE}"),
@@ -270,8 +283,11 @@ def test_part_numbers_of_four_digits_are_taken() -> None:
 
 def test_keys_may_repeat_across_groups_except_in_data_uploads() -> None:
     """Information uploads repeat a group per pollutant (PolId=…); a data upload names each value once."""
-    info = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088&&")
-    assert info.cn == "3020" and info.fields["DataTime"] == "20261128101500"
+    info = parse_segment(
+        b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088;i13=1&&"
+    )
+    assert info.cn == "3020"
+    assert info.fields == {"DataTime": "20261128101500", "PolId": "a21001", "i13": "1"}, "the first kept"
     with pytest.raises(PacketError) as twice:
         parse_segment(b"ST=31;CN=2051;PW=1;MN=X;CP=&&a21001-Avg=1;a21001-Avg=2&&")
     assert str(twice.value) == "bad_field: CP field a21001-Avg appears twice"
@@ -283,6 +299,16 @@ def test_keys_may_repeat_across_groups_except_in_data_uploads() -> None:
 def test_a_value_may_hold_an_equals_sign_and_a_name_is_cut_at_its_first_dash() -> None:
     packet = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&Info=a=b;i13-Info-x=1&&")
     assert (packet.fields, packet.factors) == ({"Info": "a=b"}, {"i13": {"Info-x": "1"}})
+
+
+def test_a_name_is_a_factors_only_with_a_code_before_its_dash_and_a_field_after_it() -> None:
+    packet = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&-Rtd=5;a01001-=6;a01001-Rtd=7&&")
+    assert (packet.fields, packet.factors) == ({"-Rtd": "5", "a01001-": "6"}, {"a01001": {"Rtd": "7"}})
+
+
+def test_the_cp_part_begins_at_the_first_cp_marker() -> None:
+    packet = parse_segment(b"ST=31;CN=3020;PW=1;MN=X;CP=&&Info=CP=&&&&")
+    assert packet.fields == {"Info": "CP=&&"}
 
 
 def test_the_parts_of_a_split_message_join_in_order() -> None:
