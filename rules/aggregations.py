@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from ingest.contract import Flag, Reading
 from ingest.stations import Station
 from rules import hourly
-from rules.hourly import at_ms, ms, period_start
+from rules.hourly import at_ms, ms, period_start, span_ms
 from rules.model import (
     Aggregation,
     FlaggedFor,
@@ -34,7 +34,6 @@ from rules.model import (
 from rules.samples import Samples
 from rules.standards import noise
 
-MS = timedelta(milliseconds=1)
 DAY = timedelta(days=1)
 
 
@@ -122,13 +121,11 @@ def on_tick(compute: Aggregation, state: WindowState, now: datetime) -> list[Obs
         case HourlyMean() | HourlyAqi() | LackingHours():
             return _by_hours(compute, state, hourly.close_due(state.hour, now))
         case Mean(align="calendar"):
-            if state.period is not None and ms(now) >= state.period + compute.window // MS:
+            if state.period is not None and ms(now) >= state.period + span_ms(compute.window):
                 return _close_mean(compute, state)
         case NightLeq():
-            closed = _night_hours(compute, state, hourly.close_due(state.hour, now, energy=True))
-            if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
-                closed += _close_night(compute, state)
-            return closed
+            _file_night_hour(compute, state, hourly.close_due(state.hour, now, energy=True))
+            return _close_night_if_over(compute, state, now)
         case Silence():
             if state.last_seen is not None:
                 minutes = (ms(now) - state.last_seen) / 60_000
@@ -156,15 +153,15 @@ def _hour_metrics(compute: HourBased, reading: Reading) -> list[str]:
     return list(reading.values)
 
 
-def _by_hours(
-    compute: HourBased, state: WindowState, closed_hours: list[hourly.ClosedHour]
-) -> list[Observation]:
+def _by_hours(compute: HourBased, state: WindowState, hour: hourly.ClosedHour | None) -> list[Observation]:
+    if hour is None:
+        return []
     match compute:
         case HourlyMean():
-            return _hourly_mean(compute, state, closed_hours)
+            return _hourly_mean(compute, state, hour)
         case HourlyAqi():
-            return _hourly_aqi(state, closed_hours)
-    return _lacking(state, closed_hours)
+            return _hourly_aqi(state, hour)
+    return _lacking(state, hour)
 
 
 def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[Observation]:
@@ -174,7 +171,7 @@ def _trailing_mean(compute: Mean, state: WindowState, reading: Reading) -> list[
     now = ms(reading.ts)
     state.samples.add(now, value)
     newest = state.samples.times[-1]
-    state.samples.drop_before(newest - compute.window // MS, including=True)
+    state.samples.drop_before(newest - span_ms(compute.window), including=True)
     if len(state.samples) < compute.min_samples:
         return []
     mean = math.fsum(state.samples.values) / len(state.samples)
@@ -215,7 +212,7 @@ def _calendar_mean(compute: Mean, state: WindowState, reading: Reading) -> list[
 
 def _close_mean(compute: Mean, state: WindowState) -> list[Observation]:
     assert state.period is not None
-    end = at_ms(state.period + compute.window // MS)
+    end = at_ms(state.period + span_ms(compute.window))
     enough = state.count >= compute.min_samples
     observed = [Observation(state.total / state.count, end, *_period_name(state.period, compute.window))]
     state.period, state.total, state.count = None, 0.0, 0
@@ -230,56 +227,50 @@ def _period_name(start: int, window: timedelta) -> tuple[str, str]:
     return f"hour {hours}", f"{hours}时段"
 
 
-def _hourly_mean(
-    compute: HourlyMean, state: WindowState, closed_hours: list[hourly.ClosedHour]
-) -> list[Observation]:
-    observed = []
-    for hour in closed_hours:
-        mean = hour.means.get(compute.metric)
-        if mean is not None:
-            state.samples.add(hour.start, mean)
-        end = hour.start + hourly.HOUR_MS
-        state.samples.drop_before(end - compute.window // MS)
-        if len(state.samples) < compute.min_hours:
-            continue
-        average = math.fsum(state.samples.values) / len(state.samples)
-        if compute.window == hourly.HOUR_MS * MS:
-            names = _period_name(hour.start, compute.window)
-        else:
-            names = (
-                f"{_span(compute.window)} mean of hourly values to {at_ms(end):%Y-%m-%d %H}:00",
-                f"截至{at_ms(end):%Y-%m-%d %H}时的{_span_zh(compute.window)}平均",
-            )
-        observed.append(Observation(average, at_ms(end), *names))
-    return observed
+def _hourly_mean(compute: HourlyMean, state: WindowState, hour: hourly.ClosedHour) -> list[Observation]:
+    mean = hour.means.get(compute.metric)
+    if mean is not None:
+        state.samples.add(hour.start, mean)
+    end = hour.start + hourly.HOUR_MS
+    state.samples.drop_before(end - span_ms(compute.window))
+    if len(state.samples) < compute.min_hours:
+        return []
+    average = math.fsum(state.samples.values) / len(state.samples)
+    if span_ms(compute.window) == hourly.HOUR_MS:
+        names = _period_name(hour.start, compute.window)
+    else:
+        names = (
+            f"{_span(compute.window)} mean of hourly values to {at_ms(end):%Y-%m-%d %H}:00",
+            f"截至{at_ms(end):%Y-%m-%d %H}时的{_span_zh(compute.window)}平均",
+        )
+    return [Observation(average, at_ms(end), *names)]
 
 
 def _night_leq(compute: NightLeq, state: WindowState, reading: Reading) -> list[Observation]:
-    closed = _night_hours(compute, state, hourly.add(state.hour, reading, [compute.metric], energy=True))
-    if state.period is not None and reading.ts >= noise.night_end(at_ms(state.period).date()):
-        closed += _close_night(compute, state)
-    return closed
+    _file_night_hour(compute, state, hourly.add(state.hour, reading, [compute.metric], energy=True))
+    return _close_night_if_over(compute, state, reading.ts)
 
 
-def _night_hours(
-    compute: NightLeq, state: WindowState, closed_hours: list[hourly.ClosedHour]
-) -> list[Observation]:
-    """File each valid hourly Leq in its night, closing the open night when an hour is past it."""
-    closed: list[Observation] = []
-    for hour in closed_hours:
-        begin = at_ms(hour.start)
-        if state.period is not None and begin >= noise.night_end(at_ms(state.period).date()):
-            closed += _close_night(compute, state)
-        leq = hour.means.get(compute.metric)
-        if leq is None or not noise.is_night(begin):
-            continue
-        start = ms(noise.night_end(noise.night_of(begin)) - timedelta(hours=8))
-        if state.period is None:
-            state.period = start
-        if start == state.period:
-            state.total += 10 ** (leq / 10)
-            state.count += 1
-    return closed
+def _file_night_hour(compute: NightLeq, state: WindowState, hour: hourly.ClosedHour | None) -> None:
+    """File a valid hourly Leq of the night in the open night. An hour closes when a reading or
+    a tick is past it, and that reading or tick has closed any night the hour is past."""
+    if hour is None or (leq := hour.means.get(compute.metric)) is None:
+        return
+    begin = at_ms(hour.start)
+    if not noise.is_night(begin):
+        return
+    start = ms(noise.night_end(noise.night_of(begin)) - timedelta(hours=8))
+    if state.period is None:
+        state.period = start
+    if start == state.period:
+        state.total += 10 ** (leq / 10)
+        state.count += 1
+
+
+def _close_night_if_over(compute: NightLeq, state: WindowState, now: datetime) -> list[Observation]:
+    if state.period is not None and now >= noise.night_end(at_ms(state.period).date()):
+        return _close_night(compute, state)
+    return []
 
 
 def _close_night(compute: NightLeq, state: WindowState) -> list[Observation]:
@@ -303,12 +294,12 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
     samples = state.samples
     samples.add(ms(reading.ts), value)
     newest = samples.times[-1]
-    samples.drop_before(newest - compute.window // MS)
+    samples.drop_before(newest - span_ms(compute.window))
     (first_at, first), (last_at, last) = (samples.times[0], samples.values[0]), (newest, samples.values[-1])
     # A rate over a sliver of the window would magnify noise: wait for half of it.
-    if last_at - first_at < compute.window // MS // 2:
+    if 2 * (last_at - first_at) < span_ms(compute.window):
         return []
-    per_day = (last - first) / ((last_at - first_at) / (DAY // MS))
+    per_day = (last - first) * span_ms(DAY) / (last_at - first_at)
     return [
         Observation(
             per_day,
@@ -319,35 +310,29 @@ def _rate(compute: Rate, state: WindowState, reading: Reading) -> list[Observati
     ]
 
 
-def _hourly_aqi(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
-    observed = []
-    for hour in closed_hours:
-        if not hour.means:
-            continue  # no pollutant with an hourly value: no AQI for the hour
-        result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
-        name, name_zh = _period_name(hour.start, timedelta(hours=1))
-        end = at_ms(hour.start + hourly.HOUR_MS)
-        observed.append(Observation(result.aqi, end, f"AQI of {name}", f"{name_zh} 小时AQI"))
-    return observed
+def _hourly_aqi(state: WindowState, hour: hourly.ClosedHour) -> list[Observation]:
+    if not hour.means:
+        return []  # no pollutant with an hourly value: no AQI for the hour
+    result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
+    name, name_zh = _period_name(hour.start, timedelta(hours=1))
+    end = at_ms(hour.start + hourly.HOUR_MS)
+    return [Observation(result.aqi, end, f"AQI of {name}", f"{name_zh} 小时AQI")]
 
 
-def _lacking(state: WindowState, closed_hours: list[hourly.ClosedHour]) -> list[Observation]:
-    observed = []
-    for hour in closed_hours:
-        in_a_row = state.lacking_until == hour.start
-        state.lacking_hours = (state.lacking_hours + 1 if in_a_row else 1) if hour.lacking else 0
-        state.lacking_until = hour.start + hourly.HOUR_MS
-        end = at_ms(hour.start + hourly.HOUR_MS)
-        names = ",".join(sorted(hour.lacking)) or "none"
-        observed.append(
-            Observation(
-                state.lacking_hours,
-                end,
-                f"hours lacking data to {end:%Y-%m-%d %H}:00: {names}",
-                f"截至{end:%Y-%m-%d %H}时数据不足的小时数：{names}",
-            )
+def _lacking(state: WindowState, hour: hourly.ClosedHour) -> list[Observation]:
+    in_a_row = state.lacking_until == hour.start
+    state.lacking_hours = (state.lacking_hours + 1 if in_a_row else 1) if hour.lacking else 0
+    state.lacking_until = hour.start + hourly.HOUR_MS
+    end = at_ms(hour.start + hourly.HOUR_MS)
+    names = ",".join(sorted(hour.lacking)) or "none"
+    return [
+        Observation(
+            state.lacking_hours,
+            end,
+            f"hours lacking data to {end:%Y-%m-%d %H}:00: {names}",
+            f"截至{end:%Y-%m-%d %H}时数据不足的小时数：{names}",
         )
-    return observed
+    ]
 
 
 def _repeats(compute: Stuck, state: WindowState, reading: Reading) -> list[Observation]:

@@ -117,33 +117,34 @@ class DailyAir:
             facts.days += self._close(state.air)
         return facts
 
-    def _file(self, state: DayState, hours: list[hourly.ClosedHour]) -> Facts:
+    def _file(self, state: DayState, hour: hourly.ClosedHour | None) -> Facts:
         facts = Facts()
-        for hour in hours:
-            index, primary = None, []
-            if hour.means:
-                result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
-                index, primary = result.aqi, [pollutant.value for pollutant in result.primary]
-            facts.hours.append(
-                StationHour(
-                    station=self.station.id,
-                    district=self.station.district,
-                    hour=at_ms(hour.start),
-                    means=hour.means,
-                    aqi=index,
-                    primary=primary,
-                    lacking=sorted(hour.lacking),
-                )
+        if hour is None:
+            return facts
+        index, primary = None, []
+        if hour.means:
+            result, state.hourly_so2 = hourly.hourly_aqi(hour, state.hourly_so2)
+            index, primary = result.aqi, [pollutant.value for pollutant in result.primary]
+        facts.hours.append(
+            StationHour(
+                station=self.station.id,
+                district=self.station.district,
+                hour=at_ms(hour.start),
+                means=hour.means,
+                aqi=index,
+                primary=primary,
+                lacking=sorted(hour.lacking),
             )
-            day = _day_of(hour.start)
-            if state.day is not None and day > state.day:
-                facts.days += self._close(state)
-            if state.day is None:
-                state.day = day
-            if day == state.day:
-                slot = at_ms(hour.start).hour
-                for metric, mean in hour.means.items():
-                    state.hours.setdefault(metric, [None] * 24)[slot] = mean
+        )
+        day = _day_of(hour.start)
+        if state.day is not None and day > state.day:
+            facts.days += self._close(state)
+        if state.day is None:
+            state.day = day
+        if day == state.day:
+            slot = at_ms(hour.start).hour
+            for metric, mean in hour.means.items():
+                state.hours.setdefault(metric, [None] * 24)[slot] = mean
         return facts
 
     def _close(self, state: DayState) -> list[StationDay]:

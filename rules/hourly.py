@@ -25,10 +25,15 @@ POLLUTANTS = [pollutant.value for pollutant in Pollutant]
 PARTICULATES = {Pollutant.PM10.value, Pollutant.PM25.value}
 
 
+def span_ms(span: timedelta) -> int:
+    """A duration in whole milliseconds, the unit of every time the windows keep."""
+    return span // MS
+
+
 @functools.lru_cache(maxsize=256)
 def ms(ts: datetime) -> int:
     """Epoch milliseconds. Cached: a tick asks it of the same time for every rule of every station."""
-    return (ts - EPOCH) // MS
+    return span_ms(ts - EPOCH)
 
 
 def at_ms(value: int) -> datetime:
@@ -89,12 +94,13 @@ class HourState(BaseModel):
 
 def add(
     state: HourState, reading: Reading, metrics: Iterable[str] = POLLUTANTS, energy: bool = False
-) -> list[ClosedHour]:
+) -> ClosedHour | None:
     """Count ``reading``'s N-flagged values of ``metrics`` in its clock hour, closing the open
-    hour if this one is later. ``energy``: sum sound levels as energies, for an energy-average Leq."""
+    hour if this one is later (one at most: the open hour is the only one kept). ``energy``: sum
+    sound levels as energies, for an energy-average Leq."""
     start = period_start(reading.ts)
     state.cadence.saw(ms(reading.ts))
-    closed = close(state, energy) if state.start is not None and start > state.start else []
+    closed = close(state, energy) if state.start is not None and start > state.start else None
     if state.start is None:
         state.start = start
     if start == state.start:
@@ -106,24 +112,24 @@ def add(
     return closed
 
 
-def close_due(state: HourState, now: datetime, energy: bool = False) -> list[ClosedHour]:
-    return close(state, energy) if state.start is not None and ms(now) >= state.start + HOUR_MS else []
+def close_due(state: HourState, now: datetime, energy: bool = False) -> ClosedHour | None:
+    return close(state, energy) if state.start is not None and ms(now) >= state.start + HOUR_MS else None
 
 
-def close(state: HourState, energy: bool = False) -> list[ClosedHour]:
+def close(state: HourState, energy: bool = False) -> ClosedHour | None:
     """The open hour: a metric's mean is valid when its readings, each covering the station's
     usual gap, cover ``HOUR_COVERAGE`` of the hour (GB 3095-2012 §6)."""
     assert state.start is not None
     usual = state.cadence.usual()
     means, lacking = {}, []
     for metric, (total, count) in state.sums.items():
-        if usual is not None and count * usual >= HOUR_COVERAGE // MS:
+        if usual is not None and count * usual >= span_ms(HOUR_COVERAGE):
             means[metric] = 10 * math.log10(total / count) if energy else total / count
         else:
             lacking.append(metric)
     closed = ClosedHour(state.start, means, lacking)
     state.start, state.sums = None, {}
-    return [closed] if means or lacking else []
+    return closed if means or lacking else None
 
 
 def hourly_aqi(hour: ClosedHour, so2_history: list[float]) -> tuple[AqiResult, list[float]]:

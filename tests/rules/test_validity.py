@@ -81,7 +81,8 @@ def test_an_hour_needs_45_minutes_of_data_at_the_stations_cadence() -> None:
         state = HourState()
         for at in every(T0 - step, step, 1 + minutes * MINUTE // step):  # one reading earlier: the cadence
             add(state, reading(Kind.AIR, at, pm25=50))
-        (hour,) = close_due(state, T0 + HOUR)
+        hour = close_due(state, T0 + HOUR)
+        assert hour is not None
         return hour
 
     assert closed(44, MINUTE).means == {} and closed(44, MINUTE).lacking == ["pm25"]
@@ -92,7 +93,7 @@ def test_an_hour_needs_45_minutes_of_data_at_the_stations_cadence() -> None:
 
 def test_an_hourly_station_has_whole_hours() -> None:
     state = HourState()
-    hours = [hour for at in every(T0, HOUR, 3) for hour in add(state, reading(Kind.AIR, at, pm25=50))]
+    hours = [hour for at in every(T0, HOUR, 3) if (hour := add(state, reading(Kind.AIR, at, pm25=50)))]
     assert [(hour.means, hour.lacking) for hour in hours] == [({"pm25": 50}, []), ({"pm25": 50}, [])]
 
 
