@@ -51,13 +51,14 @@ def accept(timeline: Timeline, reading: Reading) -> bool:
     if not waiting or reading.ts > waiting[-1].ts:  # the usual case: in order
         waiting.append(reading)
         return True
+    # Not after the last one waiting, so at or before one of them.
     index = bisect.bisect_left(waiting, reading.ts, key=lambda one: one.ts)
-    if index < len(timeline.waiting) and timeline.waiting[index].ts == reading.ts:
+    if waiting[index].ts == reading.ts:
         # The same station and time: delivered again after a restart (or corrected); the last one
         # counts, as in InfluxDB, and it is judged once.
-        timeline.waiting[index] = reading
+        waiting[index] = reading
     else:
-        timeline.waiting.insert(index, reading)
+        waiting.insert(index, reading)
     return True
 
 

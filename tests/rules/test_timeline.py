@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ingest.contract import Kind, Reading
 from rules.catalogue import load_catalogue
-from rules.evaluator import StationEvaluator, Transition
+from rules.derived import DailyAir, DerivedState, Facts
+from rules.evaluator import StationEvaluator, StationState, Transition
 from rules.timeline import Timeline, accept, advance
 from tests.rules.conftest import T0, reading, station
 
@@ -71,10 +72,10 @@ def test_out_of_order_within_the_lateness_changes_nothing(seed: int) -> None:
 
 def test_a_reading_later_than_the_lateness_is_counted_and_not_judged() -> None:
     readings = day_of_air()
-    straggler = readings.pop(100)
-    arrival = [*readings[:150], straggler, *readings[150:]]  # 50 minutes too late
+    stragglers = [readings.pop(100), readings.pop(100)]
+    arrival = [*readings[:150], *stragglers, *readings[150:]]  # 50 minutes too late
     transitions, late = live(readings, arrival)
-    assert late == 1
+    assert late == 2
     assert transitions == live(readings)[0]
 
 
@@ -112,3 +113,56 @@ def test_a_reading_delivered_twice_before_it_is_judged_is_judged_once() -> None:
     assert accept(timeline, first) and accept(timeline, first.model_copy())
     advance(timeline, evaluator, T0 + timedelta(minutes=1))
     assert timeline.rules.rules["air.pm25.24h"].window.hour.sums["pm25"][1] == 1
+
+
+class CountingEvaluator(StationEvaluator):
+    """Judges as the real one does, and keeps each minute it was ticked at."""
+
+    def __init__(self) -> None:
+        super().__init__(CATALOGUE.rules, AIR)
+        self.ticked: list[datetime] = []
+
+    def tick(self, state: StationState, now: datetime) -> list[Transition]:
+        self.ticked.append(now)
+        return super().tick(state, now)
+
+
+class CountingAir(DailyAir):
+    """Derives as the real one does, and keeps each reading it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(AIR)
+        self.given: list[datetime] = []
+
+    def on_reading(self, state: DerivedState, reading: Reading) -> Facts:
+        self.given.append(reading.ts)
+        return super().on_reading(state, reading)
+
+
+def test_a_reading_out_of_order_waits_in_its_place() -> None:
+    timeline = Timeline()
+    for minutes in (10, 20, 15):
+        assert accept(timeline, reading(Kind.AIR, T0 + timedelta(minutes=minutes), pm25=30))
+    assert [one.ts for one in timeline.waiting] == [T0 + timedelta(minutes=m) for m in (10, 15, 20)]
+
+
+def test_each_minute_is_ticked_once_and_each_reading_derived_once_however_the_clock_moves() -> None:
+    """The watermark moves in uneven steps, some on a whole minute and some between two; every
+    minute is still ticked once, in order, and every reading is given to the deriver once."""
+    evaluator, deriver, timeline = CountingEvaluator(), CountingAir(), Timeline()
+    times = [T0 + timedelta(minutes=1, seconds=30 * n) for n in range(8)]
+    for at in times:
+        accept(timeline, reading(Kind.AIR, at, pm25=30))
+    for watermark in (T0 + timedelta(minutes=2), T0 + timedelta(minutes=3, seconds=45), times[-1]):
+        advance(timeline, evaluator, watermark, deriver)
+    assert evaluator.ticked == [T0 + timedelta(minutes=m) for m in range(1, 5)]
+    assert deriver.given == times
+
+
+def test_every_transition_of_the_readings_released_together_is_kept() -> None:
+    vocs = station(Kind.VOCS)
+    evaluator, timeline = StationEvaluator(CATALOGUE.rules, vocs), Timeline()
+    for seconds, nmhc in ((10, 45.0), (20, 46.0)):
+        accept(timeline, reading(Kind.VOCS, T0 + timedelta(seconds=seconds), nmhc=nmhc))
+    transitions = advance(timeline, evaluator, T0 + timedelta(seconds=30))
+    assert [(t.rule, t.state) for t in transitions] == [("vocs.nmhc.single", "firing")]
