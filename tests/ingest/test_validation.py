@@ -216,6 +216,31 @@ REJECTIONS: list[tuple[RejectReason, str, Any, str]] = [
         " fix: add it to the catalogue (ENVALERT_STATIONS_FILE) before it publishes",
     ),
     (
+        RejectReason.UNKNOWN_STATION,
+        f"env/v1/air/{'Z' * 70}",
+        message(station="Z" * 70),
+        f"topic: station '{'Z' * 64}' is not in the station catalogue;"
+        " fix: add it to the catalogue (ENVALERT_STATIONS_FILE) before it publishes",
+    ),
+    (
+        RejectReason.WRONG_TYPE,
+        "env/v1/air/ZZ-1",
+        message(values={"pm25": "75", "pm10": "x"}),
+        "values.pm25: Input should be a valid number, got '75' (and 1 more problem)",
+    ),
+    (
+        RejectReason.WRONG_TYPE,
+        "env/v1/air/ZZ-1",
+        message(values={"pm25": "75", "pm10": "x", "so2": "y"}),
+        "values.pm25: Input should be a valid number, got '75' (and 2 more problems)",
+    ),
+    (
+        RejectReason.WRONG_TYPE,
+        "env/v1/air/ZZ-1",
+        message(values={"pm25": "7" * 100}),
+        f"values.pm25: Input should be a valid number, got '{'7' * 79}",
+    ),
+    (
         RejectReason.KIND_MISMATCH,
         "env/v1/air/ZZ-NOISE",
         message(station="ZZ-NOISE"),
@@ -255,6 +280,12 @@ def test_a_value_at_a_plausibility_bound_is_taken_and_one_beyond_is_not(value: f
         assert isinstance(outcome, Reading), outcome
     else:
         assert isinstance(outcome, Rejection) and outcome.reason is RejectReason.OUT_OF_RANGE
+
+
+def test_a_reading_at_the_earliest_time_is_taken_and_a_microsecond_before_is_not() -> None:
+    assert isinstance(parse("env/v1/air/ZZ-1", message(ts="2001-01-01T00:00:00+08:00")), Reading)
+    before = parse("env/v1/air/ZZ-1", message(ts="2000-12-31T23:59:59.999999+08:00"))
+    assert isinstance(before, Rejection) and before.reason is RejectReason.TOO_OLD
 
 
 def test_a_payload_of_exactly_the_size_limit_is_taken() -> None:
