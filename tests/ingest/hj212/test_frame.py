@@ -117,3 +117,31 @@ def test_any_bytes_in_any_chunks_never_raise(chunks: list[bytes]) -> None:
         for item in reader.feed(chunk):
             assert isinstance(item, Frame | FrameProblem)
     assert reader.pending() <= 300 + 12
+
+
+def test_the_reader_takes_4096_bytes_unless_told_otherwise_and_never_more_than_9999() -> None:
+    [frame] = FrameReader().feed(build_frame(b"x" * 4096))
+    assert frame.segment == b"x" * 4096 and frame.crc_ok
+    problem = FrameReader().feed(build_frame(b"x" * 4097))[0]
+    assert problem == FrameProblem("oversized", "a 4097-byte data segment is over the 4096 allowed", b"##")
+    assert FrameReader(max_segment=20_000).max_segment == 9999
+
+
+def test_a_bad_length_field_is_refused_as_soon_as_its_four_bytes_are_in() -> None:
+    assert FrameReader().feed(b"##abcd") == [
+        FrameProblem("bad_length", "the length field b'abcd' is not 4 decimal digits", b"##"),
+        FrameProblem("garbage", "4 byte(s) outside any frame", b"abcd"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "detail"),
+    [
+        (b"##0050\r\n", "the frame ends 54 byte(s) before its length says"),
+        (b"##0050ab\r\n", "the frame ends 52 byte(s) before its length says"),
+    ],
+)
+def test_a_frame_ends_at_its_first_line_end_even_at_the_start_of_its_segment(bad: bytes, detail: str) -> None:
+    found = FrameReader().feed(bad + b"cd\r\n" + EXAMPLE_FRAME)
+    assert found[0] == FrameProblem("bad_length", detail, bad)
+    assert frames(found) == [EXAMPLE]
