@@ -1,8 +1,8 @@
 """What `envalert rules explain` says of each rule, word for word.
 
-The golden file is the explanation of every shipped rule and of one made-up rule that uses what
-the shipped ones do not (a trailing mean, a wait in time, a multiple of a standard's limit). After
-a deliberate change, read the new text and write it back with:
+The golden file is the explanation of every shipped rule and of two made-up rules that use what
+the shipped ones do not (a trailing and a calendar mean, a wait in time, a multiple of a
+standard's limit). After a deliberate change, read the new text and write it back with:
 
     python -m tests.rules.test_explain > tests/rules/golden/explain.txt
 """
@@ -10,7 +10,7 @@ a deliberate change, read the new text and write it back with:
 from __future__ import annotations
 
 from rules.catalogue import all_rules, explain, load_catalogue
-from rules.model import Rule
+from rules.model import Mean, Rule
 from tests.rules import golden
 
 MADE_UP = Rule.model_validate(
@@ -33,8 +33,17 @@ MADE_UP = Rule.model_validate(
 )
 
 
+#: The same, with the period of a calendar mean instead of a trailing window.
+CALENDAR = MADE_UP.model_copy(
+    update={
+        "id": "air.pm25.made-up-calendar",
+        "compute": Mean(function="mean", metric="pm25", window="1d", align="calendar", min_samples=20),
+    }
+)
+
+
 def text() -> str:
-    rules = [*all_rules(load_catalogue()).values(), MADE_UP]
+    rules = [*all_rules(load_catalogue()).values(), MADE_UP, CALENDAR]
     return "\n\n".join(explain(rule) for rule in rules) + "\n"
 
 

@@ -51,7 +51,7 @@ def test_a_connection_holds_at_most_a_few_messages() -> None:
 def test_a_connection_holds_at_most_so_many_bytes_of_parts() -> None:
     clock = Clock()
     split = SplitMessages(60, clock)
-    for index in range(3):
+    for index, qn in enumerate("CBA"):  # the oldest goes, not the first by name
         clock.now = index
-        split.add(size=MAX_BYTES // 2, part=part(f"Q{index}", 1))
-    assert split.dropped() == [("X", "Q0", 1, 2)]
+        split.add(size=MAX_BYTES // 2, part=part(qn, 1))
+    assert split.dropped() == [("X", "C", 1, 2)]
