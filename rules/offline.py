@@ -34,7 +34,6 @@ class OfflineJudge:
     at once gives (the readings of each step are all there before its watermark passes them)."""
 
     def __init__(self, catalogue: Catalogue, stations: dict[str, Station]) -> None:
-        self.stations = stations
         self.evaluators = {
             sid: StationEvaluator(catalogue.rules, station) for sid, station in stations.items()
         }

@@ -62,6 +62,11 @@ def changed(**changes: Any) -> dict[str, Any]:
             "rules[air.test].compute.mean.window: Value error, 'soon' is not a duration",
         ),
         (
+            changed(compute={"function": "mean", "metric": "pm25", "window": "9999999999d"}),
+            "rules[air.test].compute.mean.window: Value error, '9999999999d' is longer than any duration "
+            "this can hold",
+        ),
+        (
             changed(compute={"function": "mean", "metric": "pm25", "window": "8h", "align": "calendar"}),
             "a calendar window is 1h",
         ),
