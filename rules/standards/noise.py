@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from ingest.contract import CHINA_STANDARD_TIME
@@ -57,28 +55,3 @@ def night_limit(zone: NoiseZone, railway: str | None = None) -> float:
 
 def limit(zone: NoiseZone, ts: datetime, railway: str | None = None) -> float:
     return night_limit(zone, railway) if is_night(ts) else ZONE_LIMITS[zone][0]
-
-
-def energy_average(levels: Iterable[float]) -> float:
-    """Leq = 10·log10((1/n) Σ 10^(Li/10)): the energy mean of n equal-duration LAeq values."""
-    values = list(levels)
-    if not values:
-        raise ValueError("the energy average of no levels is undefined")
-    return 10 * math.log10(math.fsum(10 ** (level / 10) for level in values) / len(values))
-
-
-def exceeds(level: float, zone: NoiseZone, ts: datetime) -> bool:
-    return level > limit(zone, ts)
-
-
-def sudden_noise(lmax: float, zone: NoiseZone, ts: datetime) -> bool:
-    """Night-time sudden noise: an Lmax more than 15 dB(A) above the zone's night limit."""
-    return is_night(ts) and lmax > ZONE_LIMITS[zone][1] + SUDDEN_NOISE_ALLOWANCE
-
-
-def compliance_rate(station_nights: Iterable[bool]) -> float:
-    """Compliant station-nights / assessed station-nights (the plan's target: ≥ 85 %)."""
-    results = list(station_nights)
-    if not results:
-        raise ValueError("no station-night was assessed")
-    return sum(results) / len(results)

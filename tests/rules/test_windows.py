@@ -98,6 +98,24 @@ def test_a_nights_leq_needs_its_minimum_of_valid_hours(rule: Rule, station: Stat
     assert [o.value for o in full] == [pytest.approx(energy, rel=1e-12)]
 
 
+@pytest.mark.parametrize(
+    ("levels", "leq"),
+    [
+        ([50.0] * 6, 50.0),
+        # 10·log10((10^5 + 10^6)/2) = 10·log10(550000) = 57.404
+        ([50.0, 60.0] * 3, 57.4036),
+        # 10·log10((10^4.5 + 10^4.5 + 10^6.5)/3) = 10·log10(1075154.3) = 60.315
+        ([45.0, 45.0, 65.0] * 2, 60.3148),
+    ],
+)
+def test_a_nights_leq_is_the_energy_average_of_its_hours_by_hand(levels: list[float], leq: float) -> None:
+    """GB 3096-2008: Leq = 10·log10((1/n) Σ 10^(Li/10)) over n equal-duration LAeq values."""
+    [(rule, station)] = NIGHTS
+    evening = [None] * 22
+    night = judge_hours(rule, station, [*evening, *levels, *[None] * (8 - len(levels)), 50.0])
+    assert [o.value for o in night] == [pytest.approx(leq, abs=1e-4)]
+
+
 #: The windows and validity counts the standards set for the rules that cite them (GB 3095-2012
 #: table 1 and chapter 6; the night count is envalert's, documented in rules/standards/validity.py).
 STANDARD_WINDOWS = {
