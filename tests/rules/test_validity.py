@@ -171,6 +171,14 @@ def test_an_hour_with_too_little_data_is_a_figure_that_is_not_valid() -> None:
             False,
         ),  # 322 < 324
         ({m: 25 if m == 2 else 28 for m in range(1, 13)}, date(2026, 12, 31), date(2026, 1, 1), True),  # 333
+        ({2: 27}, date(2026, 3, 5), date(2026, 1, 1), False),  # January has no valid day at all
+        # Exactly 324: the months' minimums (322) and two more days.
+        (
+            {m: 25 if m == 2 else 27 + (m in (3, 5)) for m in range(1, 13)},
+            date(2026, 12, 31),
+            date(2026, 1, 1),
+            True,
+        ),
     ],
 )
 def test_a_year_so_far_needs_its_months_days(
