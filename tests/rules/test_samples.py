@@ -7,6 +7,7 @@ import json
 import zlib
 from array import array
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,6 +103,18 @@ def test_samples_changed_in_any_order_write_the_row_of_their_content(
         fresh = Samples(list(zip(samples.times, samples.values, strict=True)))
         assert samples.dump() == fresh.dump()
         assert Samples.parse(samples.dump()) == samples
+
+
+def test_forgetting_up_to_the_first_sample_of_a_block_rewrites_that_block() -> None:
+    samples = Samples([(0, 1.0), (BLOCK_MS - 1, 2.0), (BLOCK_MS, 3.0), (BLOCK_MS + 1, 4.0)])
+    samples.dump()  # both blocks are kept as written
+    samples.drop_before(BLOCK_MS, including=True)
+    assert Samples.parse(samples.dump()) == Samples([(BLOCK_MS + 1, 4.0)])
+
+
+def test_a_row_of_another_type_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"^samples are a base64 string or a list of pairs, not int$"):
+        Samples.parse(42)
 
 
 def test_samples_are_equal_by_content_and_show_it() -> None:
