@@ -12,7 +12,7 @@ from ingest.contract import Kind, Reading
 from rules.catalogue import load_catalogue
 from rules.derived import DailyAir, DerivedState, Facts
 from rules.evaluator import StationEvaluator, StationState, Transition
-from rules.timeline import Timeline, accept, advance
+from rules.timeline import Timeline, accept, advance, floor_minute
 from tests.rules.conftest import T0, reading, station
 
 CATALOGUE = load_catalogue()
@@ -166,3 +166,7 @@ def test_every_transition_of_the_readings_released_together_is_kept() -> None:
         accept(timeline, reading(Kind.VOCS, T0 + timedelta(seconds=seconds), nmhc=nmhc))
     transitions = advance(timeline, evaluator, T0 + timedelta(seconds=30))
     assert [(t.rule, t.state) for t in transitions] == [("vocs.nmhc.single", "firing")]
+
+
+def test_a_minute_begins_at_its_whole_second_and_microsecond() -> None:
+    assert floor_minute(T0 + timedelta(minutes=5, seconds=30, microseconds=500)) == T0 + timedelta(minutes=5)
