@@ -100,3 +100,22 @@ def test_units_that_are_words_are_in_chinese_in_the_chinese_text(catalogue: Cata
     event = alert_event(transition, all_rules(catalogue)["dq.stuck.vocs"], vocs)
     assert "nmhc连续相同读数 12 个读数，阈值 12 个读数" in event.message_zh
     assert "12 readings, threshold 12 readings" in event.message_en
+
+
+def test_a_pending_alert_that_ends_before_it_fires_has_no_severity_in_its_key(catalogue: Catalogue) -> None:
+    air = station(Kind.AIR)
+    cancelled = Transition(
+        state="resolved",
+        severity=None,
+        value=180,
+        threshold=201,
+        window="AQI of hour 2026-07-01 01:00–02:00",
+        window_zh="2026-07-01 01:00–02:00时段 小时AQI",
+        at=T0 + timedelta(hours=2),
+        started_at=T0 + timedelta(hours=1),
+        rule="air.aqi.heavy",
+        subject=air.id,
+    )
+    event = alert_event(cancelled, all_rules(catalogue)["air.aqi.heavy"], air)
+    assert event.key == "air.aqi.heavy/S-air/resolved/none/2026-07-01T02:00:00+08:00"
+    assert event.severity is None
