@@ -303,3 +303,85 @@ def test_a_change_of_an_acknowledged_episode_is_news_not_an_escalation(desk: Des
         ("荥阳电厂", "alerts"),
         ("市生态环境局荥阳市分局", "alerts"),
     }
+
+
+def test_a_transition_delivered_again_does_not_start_a_units_group_wait(desk: Desk) -> None:
+    desk.receive(PM25)
+    desk.due(seconds=30)
+    desk.clock.advance(minutes=10)
+    desk.receive(PM25)  # at-least-once delivery: the same transition again
+    desk.clock.advance(seconds=20)
+    desk.receive(NOISE.model_copy(update={"event_time": desk.clock()}))
+    assert desk.told(seconds=10) == [], "30 s after the duplicate, 10 s after the news"
+    assert desk.told(seconds=20) == [("金水区", "alerts", ["noise.night.leq"], [])]
+
+
+def test_a_new_episode_of_an_alert_whose_end_was_not_yet_told_starts_afresh(desk: Desk) -> None:
+    desk.receive(SILENT_PLANT)
+    desk.due(minutes=31)  # the plant is told, and the branch is escalated to
+    over = event("dq.silent", "ZZ-NH3-XY01", "resolved", Severity.CRITICAL, at=T0 + timedelta(minutes=40))
+    desk.receive(over)
+    desk.clock.advance(seconds=1)
+    again = event("dq.silent", "ZZ-NH3-XY01", at=T0 + timedelta(minutes=41), value=70, threshold=60)
+    desk.receive(again)
+    tracked = desk.state.alerts[again.fingerprint]
+    assert (tracked.firing_since, tracked.worst, tracked.escalated) == (desk.clock(), again, {})
+    assert tracked.units == ["荥阳电厂"], "the branch it was escalated to is not told of the next episode"
+
+
+def test_only_critical_alerts_escalate_whatever_comes_first(desk: Desk) -> None:
+    warning = event("ammonia.slip.1h", "ZZ-NH3-XY01", value=3, threshold=2.5)
+    desk.receive(warning, SILENT_PLANT)
+    desk.due(seconds=30)
+    assert desk.due(minutes=30) == [], "30 minutes critical: escalated, the branch's group wait starts"
+    (to_branch,) = desk.due(seconds=30)
+    assert (to_branch.unit, to_branch.escalated_from) == (
+        "市生态环境局荥阳市分局",
+        {SILENT_PLANT.fingerprint: ["荥阳电厂"]},
+    )
+
+
+def test_a_resolution_told_everywhere_is_forgotten_by_every_group(desk: Desk) -> None:
+    desk.receive(NOISE, PM25)
+    desk.due(seconds=30)
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    desk.receive(over)
+    (notice,) = desk.due(hours=1)
+    assert notice.resolved == [over]
+    assert list(desk.state.alerts) == [NOISE.fingerprint], "the firing one ahead of it stays"
+    assert all(PM25.fingerprint not in group.told for group in desk.state.groups.values())
+
+
+def test_a_notice_counts_what_else_is_ongoing_and_peaks_only_what_ended(desk: Desk) -> None:
+    desk.receive(PM25)
+    desk.due(seconds=30)
+    desk.receive(NOISE.model_copy(update={"event_time": T0 + timedelta(minutes=10)}))
+    (second,) = desk.due(minutes=10)
+    assert (second.firing, second.ongoing, second.peaks) == (
+        [desk.state.alerts[NOISE.fingerprint].event],
+        1,
+        {},
+    )
+    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    desk.receive(over)
+    (third,) = desk.due(hours=1)
+    assert (third.resolved, third.ongoing, third.peaks) == ([over], 1, {PM25.fingerprint: PM25})
+    assert [notice.id for notice in (second, third)] == ["金水区#2", "金水区#3"]
+
+
+def test_the_end_of_a_critical_alert_already_told_goes_to_the_resolved_channels(desk: Desk) -> None:
+    worst = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL)
+    desk.receive(worst)
+    (told,) = desk.due(seconds=30)
+    assert told.tags == ["duty", "sms"]
+    over = event(
+        "air.pm25.24h",
+        "ZZ-AIR-JS01",
+        "resolved",
+        Severity.CRITICAL,
+        at=T0 + timedelta(hours=1),
+        started_at=T0,
+    )
+    desk.receive(over)
+    (ended,) = desk.due(hours=1)
+    assert (ended.resolved, ended.tags) == ([over], ["duty"])
