@@ -9,8 +9,9 @@ standard's limit). After a deliberate change, read the new text and write it bac
 
 from __future__ import annotations
 
+from ingest.contract import Kind
 from rules.catalogue import all_rules, explain, load_catalogue
-from rules.model import Mean, Rule
+from rules.model import Mean, Rule, Selector
 from tests.rules import golden
 
 MADE_UP = Rule.model_validate(
@@ -33,11 +34,15 @@ MADE_UP = Rule.model_validate(
 )
 
 
-#: The same, with the period of a calendar mean instead of a trailing window.
+#: The same with a calendar mean, a wait in time alone, and stations named besides a district.
 CALENDAR = MADE_UP.model_copy(
     update={
         "id": "air.pm25.made-up-calendar",
         "compute": Mean(function="mean", metric="pm25", window="1d", align="calendar", min_samples=20),
+        "applies_to": Selector(
+            kinds=[Kind.AIR], districts=["金水区"], stations=["ZZ-AIR-JS01", "ZZ-AIR-JS02"]
+        ),
+        "condition": MADE_UP.condition.model_copy(update={"pending_count": 1}),
     }
 )
 
