@@ -10,8 +10,17 @@ import pytest
 from rules import figures
 from rules.derived import Facts, StationDay, StationHour, StationNight
 from rules.figures import FieldValue, Figure
-from rules.fleet import CITY, FleetEvaluator, FleetState, FleetUpdate, days_in_year, hand_over
+from rules.fleet import (
+    CITY,
+    FleetEvaluator,
+    FleetState,
+    FleetUpdate,
+    days_in_year,
+    hand_over,
+    threshold_for,
+)
 from rules.hourly import day_end, day_start
+from rules.model import ByAttribute, Catalogue, FromStation
 from rules.standards.noise import night_end
 from tests.rules.conftest import T0
 
@@ -311,3 +320,32 @@ def test_a_districts_year_to_date_figures_are_valid_once_each_month_gone_by_has_
         )
     (progress,) = [f for f in made if f.measurement == "plan_progress" and f.tags["area"] == "中原区"]
     assert (progress.fields["pm25_ytd_valid"], progress.fields["good_days_valid"]) == (valid, valid)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "shown"),
+    [
+        (FromStation(station_attribute="warning_level"), "FromStation(station_attribute='warning_level')"),
+        (ByAttribute(by="zone", values={"1": 45}), "ByAttribute(by='zone', values={'1': 45.0})"),
+    ],
+)
+def test_a_fleet_rule_refuses_a_threshold_that_is_neither_a_number_nor_per_district(
+    threshold: FromStation | ByAttribute, shown: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        threshold_for(threshold, "金水区")
+    assert str(refused.value) == f"fleet rules take a number or a per-district table, not {shown}"
+
+
+def test_a_state_kept_before_days_were_counted_by_month_judges_no_year_on_a_months_last_day(
+    catalogue: Catalogue,
+) -> None:
+    """A FleetState stored before the months were counted holds a district's PM2.5 days without
+    its months: on the last day of March, March has none of its 27 days, so the year is not judged."""
+    rules = [rule for rule in catalogue.fleet_rules if rule.id == "district.pm25.ytd"]
+    fleet = FleetEvaluator(rules)
+    state = FleetState(year=2026, city_days=89, district_pm25={"中原区": (80.0 * 89, 89)})
+    march_31 = date(2026, 3, 31)
+    fact = StationDay(station="A", district="金水区", day=march_31, means={"pm10": 60.0}, aqi=55)
+    fleet.update(state, FleetUpdate(facts=Facts(days=[fact]), judged_to={"clock": day_end(march_31)}))
+    assert state.alerts == {}
