@@ -35,12 +35,18 @@ def update(*hours: StationHour, **judged_to: datetime) -> FleetUpdate:
     return FleetUpdate(facts=Facts(hours=list(hours)), judged_to=judged_to)
 
 
-def city_hours(figures: list[object]) -> list[tuple[datetime, object]]:
-    return [
-        (f.at, f.fields["aqi"])  # type: ignore[attr-defined]
-        for f in figures
-        if f.measurement == "aqi_hourly" and f.tags["scope"] == "city"  # type: ignore[attr-defined]
-    ]
+def area_figure(measurement: str, area: str, at: datetime, **fields: FieldValue) -> Figure:
+    scope = "city" if area == CITY else "district"
+    return Figure(measurement=measurement, tags={"scope": scope, "area": area}, fields=fields, at=at)
+
+
+def area_figures(made: list[Figure], *measurements: str) -> list[Figure]:
+    """The city's and the districts' figures of these measurements, without the stations' own."""
+    return [f for f in made if f.measurement in measurements and f.tags.get("scope") != "station"]
+
+
+def city_hours(made: list[Figure]) -> list[tuple[datetime, FieldValue]]:
+    return [(f.at, f.fields["aqi"]) for f in area_figures(made, "aqi_hourly") if f.tags["scope"] == "city"]
 
 
 def test_the_city_hour_waits_for_the_slowest_station_and_averages_concentrations() -> None:
@@ -81,16 +87,6 @@ def test_a_station_found_in_two_shards_after_the_fleet_grew_counts_once() -> Non
     grown.update(state, update(hour_of("A", "金水区", 60), hour_of("B", "中原区", 80), B=T0 + HOUR))
     # (60 + 80) / 2 = 70 → 94; counting A twice would give 66.7 → 90.
     assert city_hours(hand_over(state)) == [(T0, 94)]
-
-
-def area_figure(measurement: str, area: str, at: datetime, **fields: FieldValue) -> Figure:
-    scope = "city" if area == CITY else "district"
-    return Figure(measurement=measurement, tags={"scope": scope, "area": area}, fields=fields, at=at)
-
-
-def area_figures(made: list[Figure], *measurements: str) -> list[Figure]:
-    """The city's and the districts' figures of these measurements, without the stations' own."""
-    return [f for f in made if f.measurement in measurements and f.tags.get("scope") != "station"]
 
 
 def test_an_hour_is_published_for_the_city_and_each_district_and_one_without_means_as_not_valid() -> None:
