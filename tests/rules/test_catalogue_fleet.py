@@ -10,7 +10,7 @@ from rules.derived import StationDay, StationNight
 from rules.evaluator import Transition
 from rules.fleet import CITY, FleetEvaluator, FleetState
 from rules.hourly import day_end
-from rules.model import Catalogue
+from rules.model import Catalogue, NightCompliance
 from rules.standards.noise import night_end
 
 
@@ -64,6 +64,11 @@ def test_heavy_days_use_up_the_years_budget_and_a_new_year_starts_again(catalogu
         fleet.day(JAN + timedelta(days=offset), ("A", "金水区", pm25), ("B", "中原区", pm25))
     # Budget: 1.4 % of 365 days = 5.11 heavy days. 3 → 58.7 %, 4 → 78.3 %, 5 → 97.8 %, 6 → 117.4 %
     assert fleet.story() == [(CITY, "firing", "warning", 78.28), (CITY, "firing", "critical", 117.42)]
+    windows = [(t.window, t.window_zh) for t in fleet.transitions]
+    assert windows == [
+        ("heavy days 4, 2026-01-01 to 2026-01-05", "重污染4天，2026-01-01至2026-01-05"),
+        ("heavy days 6, 2026-01-01 to 2026-01-07", "重污染6天，2026-01-01至2026-01-07"),
+    ]
     fleet.day(date(2027, 1, 1), ("A", "金水区", 20))
     assert fleet.story()[-1] == (CITY, "resolved", "critical", 0)
 
@@ -144,3 +149,63 @@ def test_a_years_figures_need_the_days_each_month_gone_by_asks_for(
             fleet.day(day, ("A", "中原区", 80))
     assert pm25.story() == ([("中原区", "firing", "warning", 80.0)] if judged else [])
     assert good.story() == ([("中原区", "firing", "warning", 0.0)] if judged else [])
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "pm25"), [("district.pm25.ytd", 60), ("district.good-days.projected", 80)]
+)
+def test_a_district_rule_limited_to_some_districts_judges_those_only(
+    catalogue: Catalogue, rule_id: str, pm25: float
+) -> None:
+    fleet = Fleet(catalogue, rule_id, min_days=1)
+    (rule,) = fleet.evaluator.rules
+    scope = rule.applies_to.model_copy(update={"districts": ["金水区"]})
+    fleet.evaluator.rules = [rule.model_copy(update={"applies_to": scope})]
+    fleet.day(JAN, ("A", "金水区", pm25), ("B", "中原区", pm25))
+    assert [(t.subject, t.state) for t in fleet.transitions] == [("金水区", "firing")]
+
+
+def test_days_closed_in_one_tick_each_give_their_transitions(catalogue: Catalogue) -> None:
+    fleet = Fleet(catalogue, "district.pm25.ytd", min_days=1)
+    for offset in range(2):
+        day = JAN + timedelta(days=offset)
+        fleet.evaluator.add_day(
+            fleet.state, StationDay(station="A", district="金水区", day=day, means={"pm25": 60}, aqi=82)
+        )
+    # The first day fires; the second, still above the target, changes nothing.
+    transitions = fleet.evaluator.tick(fleet.state, day_end(JAN + timedelta(days=1)))
+    assert [(t.subject, t.state, t.at) for t in transitions] == [("金水区", "firing", day_end(JAN))]
+
+
+def test_each_compliance_rule_is_judged_on_its_own_window(catalogue: Catalogue) -> None:
+    fleet = Fleet(catalogue, "city.noise.night-compliance")
+    (rule,) = fleet.evaluator.rules
+    last_night = rule.model_copy(
+        update={
+            "id": "city.noise.last-night",
+            "compute": NightCompliance(function="night_compliance", nights=1),
+        }
+    )
+    fleet.evaluator = FleetEvaluator([rule, last_night])
+    fleet.night(date(2026, 7, 1), 10, 10).night(date(2026, 7, 2), 8, 10)
+    # 30 nights: 18/20 = 90 %, fine; the last night alone: 80 % → warn.
+    assert [(t.rule, t.state, t.value) for t in fleet.transitions] == [
+        ("city.noise.last-night", "firing", 80.0)
+    ]
+    fleet.night(date(2026, 7, 3), 0, 10)
+    # 30 nights: 18/30 = 60 % → warn; the last night alone: 0 %, still firing.
+    assert [(t.rule, t.state, t.value) for t in fleet.transitions[1:]] == [(rule.id, "firing", 60.0)]
+
+
+def test_a_compliance_rule_for_every_district_counts_the_nights_of_each(catalogue: Catalogue) -> None:
+    fleet = Fleet(catalogue, "city.noise.night-compliance")
+    (rule,) = fleet.evaluator.rules
+    everywhere = rule.model_copy(
+        update={"applies_to": rule.applies_to.model_copy(update={"districts": None})}
+    )
+    fleet.evaluator = FleetEvaluator([everywhere])
+    night = StationNight(station="C", district="登封市", night=JAN, leq=70, limit=50)
+    fleet.evaluator.add_night(fleet.state, night)
+    fleet.evaluator.tick(fleet.state, night_end(JAN))
+    (figure,) = [f for f in fleet.state.figures if f.measurement == "noise_compliance"]
+    assert (figure.fields["compliant"], figure.fields["assessed"]) == (0, 1)

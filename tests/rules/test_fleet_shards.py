@@ -37,10 +37,14 @@ def test_a_shard_drops_the_periods_closed_up_to_and_including_the_last_one() -> 
     gathered = Gathered(
         hours={H0: {"A": hour(H0)}, later: {"A": hour(later)}},
         days={D0: {"A": day(D0)}, D0 + timedelta(days=1): {"A": day(D0 + timedelta(days=1))}},
-        nights={D0: {"N": night(D0)}},
+        nights={D0: {"N": night(D0)}, D0 + timedelta(days=1): {"N": night(D0 + timedelta(days=1))}},
     )
-    prune(gathered, FleetState(closed_hour=H0, closed_day=D0 + timedelta(days=1)))
-    assert (list(gathered.hours), list(gathered.days), list(gathered.nights)) == ([later], [], [D0])
+    prune(gathered, FleetState(closed_hour=H0, closed_day=D0 + timedelta(days=1), closed_night=D0))
+    assert (list(gathered.hours), list(gathered.days), list(gathered.nights)) == (
+        [later],
+        [],
+        [D0 + timedelta(days=1)],
+    )
 
 
 def test_facts_are_something_when_they_hold_an_hour_a_day_or_a_night() -> None:
