@@ -1,0 +1,222 @@
+"""A rule test suite loaded and judged without the command line (``rules.rule_tests``): the
+readings its series make, the files it names found beside it, each malformed file refused with
+the file and the field, and the lines a failing test is told with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ingest.config_files import ConfigError
+from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from rules.catalogue import SHIPPED, load_catalogue
+from rules.rule_tests import Suite, load_suite, run_suite
+from streams.settings import DEFAULT_STATIONS
+
+START = datetime(2026, 12, 1, tzinfo=CHINA_STANDARD_TIME)
+STATIONS = [
+    {
+        "id": "AIR-1",
+        "kind": "air",
+        "name": "测试一",
+        "district": "金水区",
+        "instrument_ranges": {"pm10": [0, 1000]},
+    },
+    {"id": "AIR-2", "kind": "air", "name": "测试二", "district": "金水区"},
+    {"id": "AIR-3", "kind": "air", "name": "测试三", "district": "金水区"},
+    {"id": "NOI-1", "kind": "noise", "name": "测试噪声站", "district": "金水区", "zone": "2"},
+]
+#: A test that any judgement passes: for suites looked at for what they load.
+ANY_TIME = [{"eval_time": "1m"}]
+
+
+def write_suite(folder: Path, **fields: Any) -> Path:
+    """A suite file of the stations above starting at START, one value a minute, with ``fields``
+    added or replaced (``stations=None`` to give none)."""
+    spec = {"start": START.isoformat(), "interval": "1m", "stations": STATIONS, **fields}
+    path = folder / "suite.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def load(folder: Path, **fields: Any) -> Suite:
+    return load_suite(write_suite(folder, **fields), DEFAULT_STATIONS)
+
+
+def failures(folder: Path, **fields: Any) -> list[tuple[int, datetime, list[str]]]:
+    return [(failure.index, failure.at, failure.lines) for failure in run_suite(load(folder, **fields))]
+
+
+def series(station: str, metric: str, values: str, **more: str) -> dict[str, str]:
+    return {"station": station, "metric": metric, "values": values, **more}
+
+
+def alert(rule: str, subject: str, severity: str) -> dict[str, str]:
+    return {"rule": rule, "subject": subject, "severity": severity}
+
+
+def shipped_rules(*ids: str) -> list[dict[str, Any]]:
+    """Rules of the shipped catalogue as a catalogue file writes them."""
+    rules = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["rules"]
+    return [rule for rule in rules if rule["id"] in ids]
+
+
+def write_rules(path: Path, rules: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# --- what a suite loads -------------------------------------------------------------------------
+
+
+def test_the_readings_are_in_time_order_then_by_station_each_value_with_its_series_flag(
+    tmp_path: Path,
+) -> None:
+    loaded = load(
+        tmp_path,
+        input_series=[
+            series("AIR-2", "pm25", "1 2", flag="M"),
+            series("AIR-1", "pm25", "3 _ 4"),
+            series("AIR-1", "pm10", "5 6", flag="N"),
+        ],
+        tests=ANY_TIME,
+    )
+    minute = timedelta(minutes=1)
+    assert loaded.path == tmp_path / "suite.yaml"
+    assert loaded.readings == [
+        Reading(station="AIR-1", kind=Kind.AIR, ts=START, values={"pm25": 3, "pm10": 5}),
+        Reading(
+            station="AIR-2", kind=Kind.AIR, ts=START, values={"pm25": 1}, flags={"pm25": Flag.MAINTENANCE}
+        ),
+        Reading(station="AIR-1", kind=Kind.AIR, ts=START + minute, values={"pm10": 6}),
+        Reading(
+            station="AIR-2",
+            kind=Kind.AIR,
+            ts=START + minute,
+            values={"pm25": 2},
+            flags={"pm25": Flag.MAINTENANCE},
+        ),
+        Reading(station="AIR-1", kind=Kind.AIR, ts=START + 2 * minute, values={"pm25": 4}),
+    ]
+
+
+def test_the_judged_stations_are_those_of_the_series_even_one_without_a_value(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        input_series=[series("AIR-2", "pm25", "_ stale"), series("AIR-1", "pm25", "30")],
+        tests=ANY_TIME,
+    )
+    assert list(loaded.stations) == ["AIR-1", "AIR-2"]
+
+
+@pytest.mark.parametrize("stations_file", [None, "default"])
+def test_a_suite_without_its_own_stations_judges_the_shipped_fleets(
+    tmp_path: Path, stations_file: str | None
+) -> None:
+    loaded = load(
+        tmp_path,
+        stations=None,
+        stations_file=stations_file,
+        input_series=[series("ZZ-AIR-JS01", "pm25", "30")],
+        tests=ANY_TIME,
+    )
+    assert {station_id: station.name for station_id, station in loaded.stations.items()} == {
+        "ZZ-AIR-JS01": "金水区银行学校"
+    }
+
+
+@pytest.mark.parametrize("absolute", [False, True], ids=["beside the suite", "absolute"])
+def test_a_stations_file_is_found_beside_the_suite_or_where_its_absolute_path_says(
+    tmp_path: Path, absolute: bool
+) -> None:
+    stations = tmp_path / "fleet" / "stations.yaml"
+    stations.parent.mkdir()
+    stations.write_text(yaml.safe_dump({"stations": STATIONS[2:3]}, allow_unicode=True), encoding="utf-8")
+    loaded = load(
+        tmp_path,
+        stations=None,
+        stations_file=str(stations) if absolute else "fleet/stations.yaml",
+        input_series=[series("AIR-3", "pm25", "30")],
+        tests=ANY_TIME,
+    )
+    assert {station_id: station.name for station_id, station in loaded.stations.items()} == {
+        "AIR-3": "测试三"
+    }
+
+
+def test_rule_files_beside_the_suite_are_merged_in_their_order(tmp_path: Path) -> None:
+    copy = {**shipped_rules("dq.silent")[0], "id": "dq.silent.copy"}
+    write_rules(tmp_path / "extra" / "rules.yaml", [copy])
+    shipped = load_catalogue()
+    loaded = load(
+        tmp_path,
+        rule_files=["default", "extra/rules.yaml"],
+        input_series=[series("AIR-1", "pm25", "30")],
+        tests=[{"eval_time": "1m", "rule": "dq.silent.copy", "exp_alerts": []}],
+    )
+    assert [rule.id for rule in loaded.catalogue.rules] == [rule.id for rule in shipped.rules] + [
+        "dq.silent.copy"
+    ]
+    assert [rule.id for rule in loaded.catalogue.fleet_rules] == [rule.id for rule in shipped.fleet_rules]
+
+
+def test_a_rule_file_is_found_where_its_absolute_path_says(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path / "elsewhere" / "rules.yaml", shipped_rules("dq.silent"))
+    loaded = load(
+        tmp_path,
+        rule_files=[str(rules)],
+        input_series=[series("AIR-1", "pm25", "30")],
+        tests=ANY_TIME,
+    )
+    assert [rule.id for rule in loaded.catalogue.rules] == ["dq.silent"]
+
+
+# --- malformed suites -----------------------------------------------------------------------------
+
+
+def refusal(folder: Path, **fields: Any) -> str:
+    with pytest.raises(ConfigError) as refused:
+        load(folder, **fields)
+    return str(refused.value)
+
+
+def test_a_rule_named_only_by_an_expected_alert_must_be_in_the_rule_files(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path / "extra" / "rules.yaml", [{**shipped_rules("dq.silent")[0], "id": "dq.silent.copy"}]
+    )
+    assert refusal(
+        tmp_path,
+        rule_files=["default", "extra/rules.yaml"],
+        input_series=[series("AIR-1", "pm25", "30")],
+        tests=[*ANY_TIME, {"eval_time": "2m", "exp_alerts": [alert("dq.silent.kopy", "AIR-1", "warning")]}],
+    ) == (f"{tmp_path / 'suite.yaml'}: tests[1]: no rule 'dq.silent.kopy' in default, extra/rules.yaml")
+
+
+@pytest.mark.parametrize(
+    ("one", "refused"),
+    [
+        (
+            series("AIR-1", "pm99", "30"),
+            "input_series[0].metric: 'pm99' is not a air metric (pm25, pm10, so2, no2, co, o3)",
+        ),
+        (
+            series("NOI-1", "pm25", "30"),
+            "input_series[0].metric: 'pm25' is not a noise metric (laeq, lmax)",
+        ),
+        (series("AIR-9", "pm25", "30"), "input_series[0].station: 'AIR-9' is not in the stations"),
+        (
+            series("AIR-1", "pm25", "30 high"),
+            "input_series[0].values: 'high' is not a value: write a number, a+bxN, axN, _ or stale",
+        ),
+    ],
+    ids=["air metric", "noise metric", "station", "values"],
+)
+def test_a_series_that_cannot_be_read_is_refused_naming_the_file_and_the_field(
+    tmp_path: Path, one: dict[str, str], refused: str
+) -> None:
+    assert refusal(tmp_path, input_series=[one], tests=ANY_TIME) == f"{tmp_path / 'suite.yaml'}: {refused}"
