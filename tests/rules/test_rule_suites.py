@@ -240,3 +240,39 @@ def test_a_series_that_cannot_be_read_is_refused_naming_the_file_and_the_field(
     tmp_path: Path, one: dict[str, str], refused: str
 ) -> None:
     assert refusal(tmp_path, input_series=[one], tests=ANY_TIME) == f"{tmp_path / 'suite.yaml'}: {refused}"
+
+
+# --- judging ------------------------------------------------------------------------------------
+
+
+def test_the_tests_are_judged_in_time_order_and_their_failures_told_in_the_files_order(
+    tmp_path: Path,
+) -> None:
+    # AIR-1 is heard from once, AIR-2 for 20 minutes: after 130 minutes AIR-1 has been silent two
+    # hours and more (critical), AIR-2 not yet (warning).
+    silent = [alert("dq.silent", "AIR-2", "warning"), alert("dq.silent", "AIR-1", "critical")]
+    got = failures(
+        tmp_path,
+        input_series=[series("AIR-1", "pm25", "30"), series("AIR-2", "pm25", "30+1x20")],
+        tests=[
+            {"eval_time": "130m", "rule": "dq.silent", "exp_alerts": []},
+            {"eval_time": "29m", "rule": "dq.silent", "exp_alerts": []},
+            {"eval_time": "130m", "rule": "dq.silent", "exp_alerts": silent},
+            {"eval_time": "30m", "rule": "dq.silent", "exp_alerts": silent},
+        ],
+    )
+    assert got == [
+        (
+            0,
+            START + timedelta(minutes=130),
+            ["alerts expected: []", "alerts got:      [dq.silent AIR-1 critical, dq.silent AIR-2 warning]"],
+        ),
+        (
+            3,
+            START + timedelta(minutes=30),
+            [
+                "alerts expected: [dq.silent AIR-1 critical, dq.silent AIR-2 warning]",
+                "alerts got:      [dq.silent AIR-1 warning]",
+            ],
+        ),
+    ]
