@@ -40,7 +40,7 @@ def write_suite(folder: Path, **fields: Any) -> Path:
     added or replaced (``stations=None`` to give none)."""
     spec = {"start": START.isoformat(), "interval": "1m", "stations": STATIONS, **fields}
     path = folder / "suite.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -276,3 +276,123 @@ def test_the_tests_are_judged_in_time_order_and_their_failures_told_in_the_files
             ],
         ),
     ]
+
+
+# --- expected figures -----------------------------------------------------------------------------
+
+H0, H1 = START.isoformat(), (START + timedelta(hours=1)).isoformat()
+#: Two hours of AIR-1 (PM2.5 75 and PM10 150 are both IAQI 100, then PM2.5 80 alone is 107) and of
+#: AIR-2 at nothing at all, judged at 02:00.
+TWO_HOURS = [
+    series("AIR-1", "pm25", "75x59 80x59"),
+    series("AIR-1", "pm10", "150x59 60x59"),
+    series("AIR-2", "pm25", "0x119"),
+]
+
+
+def figure(subject: str, measurement: str = "aqi_hourly", **fields: Any) -> dict[str, Any]:
+    return {"measurement": measurement, "subject": subject, **fields}
+
+
+def figure_lines(folder: Path, *expected: dict[str, Any]) -> list[str]:
+    """The lines the figures expected at 02:00 fail with (no alerts expected: not compared)."""
+    got = failures(folder, input_series=TWO_HOURS, tests=[{"eval_time": "2h", "exp_figures": list(expected)}])
+    return [line for _, _, lines in got for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("expected", "lines"),
+    [
+        (
+            [figure("AIR-1", hour=H0, aqi=100, pm25=75, pm10=150, primary=["pm10", "pm25"], valid=True)],
+            [],
+        ),
+        ([figure("AIR-1", at=H0, aqi=100)], []),
+        ([figure("AIR-1", aqi=107, primary=["pm25"])], []),
+        ([figure("金水区", hour=H1, aqi=57, pm25=40)], []),
+        (
+            [figure("AIR-1", hour=H1, aqi=100, pm25=80, primary=[])],
+            [
+                "figure aqi_hourly AIR-1 at 2026-12-01T01:00:00+08:00: expected {'aqi': 100, 'primary': []}, "
+                "got aqi: 107, primary: ['pm25']"
+            ],
+        ),
+        ([figure("AIR-1", aqi=100)], ["figure aqi_hourly AIR-1: expected {'aqi': 100}, got aqi: 107"]),
+        (
+            [figure("AIR-1", at=H0, valid=False, lacking="pm25")],
+            [
+                "figure aqi_hourly AIR-1 at 2026-12-01T00:00:00+08:00: "
+                "expected {'valid': False, 'lacking': 'pm25'}, got valid: True, lacking: None"
+            ],
+        ),
+        (
+            [figure("AIR-1", hour=H0, aqi="100")],
+            ["figure aqi_hourly AIR-1 at 2026-12-01T00:00:00+08:00: expected {'aqi': '100'}, got aqi: 100"],
+        ),
+        (
+            [figure("AIR-1", hour=(START + timedelta(hours=5)).isoformat())],
+            ["figure expected: aqi_hourly AIR-1 at 2026-12-01T05:00:00+08:00, got none"],
+        ),
+        (
+            [figure("AIR-1", "aqi_daily"), figure("AIR-2", hour=H0, aqi=1)],
+            [
+                "figure expected: aqi_daily AIR-1, got none",
+                "figure aqi_hourly AIR-2 at 2026-12-01T00:00:00+08:00: expected {'aqi': 1}, got aqi: 0",
+            ],
+        ),
+    ],
+    ids=[
+        "by its hour",
+        "by its start",
+        "the latest",
+        "a district's",
+        "differing at its hour",
+        "the latest differing",
+        "fields it lacks",
+        "a number written as text",
+        "none at that hour",
+        "none of that measurement, then one differing",
+    ],
+)
+def test_an_expected_figure_is_found_by_measurement_subject_and_time_and_told_field_by_field(
+    tmp_path: Path, expected: list[dict[str, Any]], lines: list[str]
+) -> None:
+    assert figure_lines(tmp_path, *expected) == lines
+
+
+@pytest.mark.parametrize(
+    ("subject", "pm25", "same"),
+    [
+        ("AIR-1", 75.00000007, True),
+        ("AIR-1", 74.99999993, True),
+        ("AIR-1", 75.00000008, False),
+        ("AIR-1", 74.99999992, False),
+        ("AIR-2", 0.0000000009, True),
+        ("AIR-2", -0.0000000009, True),
+        ("AIR-2", 0.0000000011, False),
+        ("AIR-2", -0.0000000011, False),
+    ],
+)
+def test_a_figures_number_is_the_same_to_nine_significant_digits_or_to_a_billionth_near_zero(
+    tmp_path: Path, subject: str, pm25: float, same: bool
+) -> None:
+    got = {"AIR-1": 75.0, "AIR-2": 0.0}[subject]
+    differs = f"figure aqi_hourly {subject} at {H0}: expected {{'pm25': {pm25!r}}}, got pm25: {got!r}"
+    assert figure_lines(tmp_path, figure(subject, hour=H0, pm25=pm25)) == ([] if same else [differs])
+
+
+def test_a_noise_nights_figure_is_found_by_its_station(tmp_path: Path) -> None:
+    night = START + timedelta(hours=22)
+    expected = figure(
+        "NOI-1", "noise_night", at=night.isoformat(), leq=45, limit=50, compliant=True, valid=True
+    )
+    assert (
+        failures(
+            tmp_path,
+            start=night.isoformat(),
+            interval="10m",
+            input_series=[series("NOI-1", "laeq", "45x47")],
+            tests=[{"eval_time": "8h", "exp_figures": [expected]}],
+        )
+        == []
+    )
