@@ -248,8 +248,9 @@ def test_a_series_that_cannot_be_read_is_refused_naming_the_file_and_the_field(
 def test_the_tests_are_judged_in_time_order_and_their_failures_told_in_the_files_order(
     tmp_path: Path,
 ) -> None:
-    # AIR-1 is heard from once, AIR-2 for 20 minutes: after 130 minutes AIR-1 has been silent two
-    # hours and more (critical), AIR-2 not yet (warning).
+    # AIR-1 is heard from at 00:00 only, AIR-2 until 00:20: at 02:10 AIR-1 has been silent two
+    # hours and more (critical), AIR-2 less (warning). The tests are listed out of time order: the
+    # one judge only moves forward, so 00:29 and 00:30 must be judged before 02:10.
     silent = [alert("dq.silent", "AIR-2", "warning"), alert("dq.silent", "AIR-1", "critical")]
     got = failures(
         tmp_path,
