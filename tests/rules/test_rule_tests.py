@@ -47,24 +47,51 @@ def test_a_series_of_exactly_the_most_values_is_taken() -> None:
     assert len(expand(f"1 _x{MAX_VALUES - 1}")) == MAX_VALUES
 
 
+NOT_A_VALUE = "is not a value: write a number, a+bxN, axN, _ or stale"
+TOO_MANY = f"makes more than {MAX_VALUES:,} values"
+NOT_FINITE = "holds a value that is not a finite number"
+
+
 @pytest.mark.parametrize(
-    "values",
+    ("values", "refused"),
     [
+        ("1x", f"'1x' {NOT_A_VALUE}"),
+        ("high", f"'high' {NOT_A_VALUE}"),
+        ("1+x3", f"'1+x3' {NOT_A_VALUE}"),
+        ("nan", f"'nan' {NOT_FINITE}"),
+        ("inf", f"'inf' {NOT_FINITE}"),
+        # The refusal quotes the first 40 characters of a long series.
+        (
+            "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 -inf",
+            f"'1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 1' {NOT_FINITE}",
+        ),
+        (f"1x{MAX_VALUES}", f"'1x{MAX_VALUES}' {TOO_MANY}"),
+        (f"1 1x{MAX_VALUES - 1}", f"'1x{MAX_VALUES - 1}' {TOO_MANY}"),
+        (f"1 _x{MAX_VALUES}", f"'_x{MAX_VALUES}' {TOO_MANY}"),
+        ("_x10000000000", f"'_x10000000000' {TOO_MANY}"),
+        ("1x5 " * 400_000, f"'1x5' {TOO_MANY}"),
+        # A single value past the most is refused after it, without a token to blame.
+        (f"_x{MAX_VALUES} 5", f"more than {MAX_VALUES:,} values"),
+    ],
+    ids=[
         "1x",
         "high",
         "1+x3",
         "nan",
-        f"1x{MAX_VALUES}",
-        f"1 _x{MAX_VALUES}",
         "inf",
+        "-inf after 40 characters",
+        "1xMAX",
+        "1 1x(MAX-1)",
+        "1 _xMAX",
         "_x10000000000",
-        "1x5 " * 400_000,
+        "1x5 400000 times",
+        "_xMAX 5",
     ],
-    ids=["1x", "high", "1+x3", "nan", "1xMAX", "1 _xMAX", "inf", "_x10000000000", "1x5 400000 times"],
 )
-def test_a_series_that_is_not_one_says_so(values: str) -> None:
-    with pytest.raises(ValueError, match=r"value|finite"):
+def test_a_series_that_is_not_one_says_what_is_wrong_with_it(values: str, refused: str) -> None:
+    with pytest.raises(ValueError) as raised:
         expand(values)
+    assert str(raised.value) == refused
 
 
 def test_the_shipped_rule_tests_pass() -> None:
