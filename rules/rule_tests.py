@@ -166,14 +166,13 @@ def _relative(path: Path, name: str) -> Path:
 
 def _catalogue(path: Path, names: list[str]) -> Catalogue:
     loaded = [load_catalogue(SHIPPED if name == DEFAULT else _relative(path, name)) for name in names]
-    merged = Catalogue(
-        rules=[rule for catalogue in loaded for rule in catalogue.rules],
-        fleet_rules=[rule for catalogue in loaded for rule in catalogue.fleet_rules],
-    )
-    ids = [rule.id for rule in merged.rules] + [rule.id for rule in merged.fleet_rules]
+    rules = [rule for catalogue in loaded for rule in catalogue.rules]
+    fleet_rules = [rule for catalogue in loaded for rule in catalogue.fleet_rules]
+    # Before the merged catalogue is built: it would refuse a twin without naming the files.
+    ids = [rule.id for rule in [*rules, *fleet_rules]]
     if twice := sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1}):
         raise ConfigError(f"{path}: rule_files: rule(s) {', '.join(twice)} in more than one file")
-    return merged
+    return Catalogue(rules=rules, fleet_rules=fleet_rules)
 
 
 def _stations(path: Path, spec: RuleTestFile, default: Path) -> dict[str, Station]:

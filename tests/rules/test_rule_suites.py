@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from ingest.config_files import ConfigError
 from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
@@ -186,12 +185,6 @@ def refusal(folder: Path, **fields: Any) -> str:
     return str(refused.value)
 
 
-# The merged catalogue refuses a rule id seen twice with a pydantic ValidationError before
-# load_suite's own check can name the rules: `envalert rules test` shows a traceback and exits 1
-# (a test failed) rather than 2 (a malformed file). Drop the mark once the refusal is a ConfigError.
-@pytest.mark.xfail(
-    raises=ValidationError, strict=True, reason="bug: a rule in two rule files is not a ConfigError"
-)
 def test_a_rule_in_two_rule_files_is_refused_naming_each_such_rule(tmp_path: Path) -> None:
     write_rules(tmp_path / "again.yaml", shipped_rules("dq.silent", "air.aqi.heavy"))
     assert (
