@@ -116,7 +116,7 @@ def close_due(state: HourState, now: datetime, energy: bool = False) -> ClosedHo
     return close(state, energy) if state.start is not None and ms(now) >= state.start + HOUR_MS else None
 
 
-def close(state: HourState, energy: bool = False) -> ClosedHour | None:
+def close(state: HourState, energy: bool) -> ClosedHour | None:
     """The open hour: a metric's mean is valid when its readings, each covering the station's
     usual gap, cover ``HOUR_COVERAGE`` of the hour (GB 3095-2012 §6)."""
     assert state.start is not None
