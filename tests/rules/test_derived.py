@@ -8,7 +8,7 @@ import pytest
 
 from ingest.contract import Flag, Kind
 from ingest.stations import NoiseZone
-from rules.derived import DailyAir, DerivedState, Facts, NightlyNoise
+from rules.derived import DailyAir, DerivedState, Facts, NightlyNoise, deriver_for, o3_max_8h
 from tests.rules.conftest import T0, every, reading, station
 
 HOUR = timedelta(hours=1)
@@ -67,3 +67,41 @@ def test_a_night_of_noise_against_the_zone_limit() -> None:
     )
     with pytest.raises(ValueError, match="no functional zone"):
         NightlyNoise(station(Kind.NOISE))
+
+
+@pytest.mark.parametrize(
+    ("o3", "expected"),
+    [
+        # The last window is 16:00–24:00: hours 17–23 alone (7 values) are no window of their own.
+        ([50.0] * 17 + [150.0] * 7, (50 + 7 * 150) / 8),
+        # The windows from 16:00 to 10:00 on hold exactly 6 values, and each counts.
+        ([20.0] * 16 + [None] * 2 + [100.0] * 6, 100.0),
+        # 14 valid windows are enough for a day below the limit, 13 are not.
+        ([None] * 5 + [20.0] * 11 + [100.0] * 8, 100.0),
+        ([None] * 6 + [20.0] * 10 + [100.0] * 8, None),
+    ],
+)
+def test_o3_daily_maximum_8_hours_takes_the_17_windows_of_6_values_or_more(
+    o3: list[float | None], expected: float | None
+) -> None:
+    assert o3_max_8h(o3) == expected
+
+
+def test_a_24h_mean_needs_20_hours_and_20_are_enough() -> None:
+    tracker, state = DailyAir(station(Kind.AIR)), DerivedState()
+    facts = Facts()
+    for at in every(T0 + timedelta(minutes=30), HOUR, 20):
+        facts.add(tracker.on_reading(state, reading(Kind.AIR, at, pm25=60)))
+    facts.add(tracker.on_tick(state, T0 + 24 * HOUR))
+    assert [day.means for day in facts.days] == [{"pm25": 60.0}]
+
+
+def test_a_night_beside_an_existing_railway_line_is_judged_against_55() -> None:
+    tracker = NightlyNoise(station(Kind.NOISE, zone="4b", railway="existing"))
+    assert tracker.limit == 55
+
+
+def test_only_air_and_zoned_noise_stations_feed_the_fleet() -> None:
+    assert deriver_for(station(Kind.VOCS, zone="1")) is None
+    assert deriver_for(station(Kind.NOISE)) is None
+    assert isinstance(deriver_for(station(Kind.NOISE, zone="1")), NightlyNoise)
