@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from notifiers.directory import Directory
-from notifiers.lifecycle import Lifecycle, Notice, NotifierState
+from notifiers.lifecycle import Lifecycle, Notice, NotifierState, wall_clock
 from notifiers.routing import Routing
 from notifiers.silences import Acknowledgement, Silence, labels
 from rules.events import AlertEvent
@@ -385,3 +385,8 @@ def test_the_end_of_a_critical_alert_already_told_goes_to_the_resolved_channels(
     desk.receive(over)
     (ended,) = desk.due(hours=1)
     assert (ended.resolved, ended.tags) == ([over], ["duty"])
+
+
+def test_the_services_clock_is_aware_and_in_utc() -> None:
+    """Event times are aware; a naive clock could not be compared with them."""
+    assert wall_clock().utcoffset() == timedelta(0)

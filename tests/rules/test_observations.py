@@ -46,6 +46,7 @@ OUT_OF_RANGE = {50: {"pm25": 600.0, "pm10": 1200.0}, 51: {"pm25": 500.0, "pm10":
 MADE_UP: list[tuple[Kind, dict[str, Any]]] = [
     (Kind.AIR, {"function": "mean", "metric": "pm25", "window": "30m", "min_samples": 3}),
     (Kind.AIR, {"function": "mean", "metric": "pm25", "window": "1h", "align": "calendar", "min_samples": 4}),
+    (Kind.AIR, {"function": "mean", "metric": "pm25", "window": "24h", "align": "calendar"}),
     (Kind.AIR, {"function": "flagged_minutes", "metric": "pm25", "flags": ["D", "M"]}),
     (Kind.AIR, {"function": "outside_instrument_range", "metric": "pm25"}),
     (Kind.GROUNDWATER, {"function": "rate_per_day", "metric": "level", "window": "1h"}),
@@ -90,7 +91,7 @@ def observed(kind: Kind, compute: Aggregation) -> list[str]:
 
     def write(source: str, observations: list[Observation]) -> None:
         lines.extend(
-            f"  {source} {seen.at:%d %H:%M} {seen.value:.6g} | {seen.window} | {seen.window_zh}"
+            f"  {source} {seen.at:%d %H:%M} {seen.value:.10g} | {seen.window} | {seen.window_zh}"
             for seen in observations
         )
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ingest.contract import Kind
-from rules.evaluator import resolve
-from rules.model import ByAttribute, Catalogue, FromStandard, FromStation
+from rules.evaluator import StationEvaluator, StationState, resolve
+from rules.model import ByAttribute, Catalogue, FromStandard, FromStation, Mean
 from tests.rules.conftest import T0, Run, reading, station
 
 
@@ -50,3 +51,18 @@ def test_an_alert_outlives_a_change_of_what_its_rule_computes(catalogue: Catalog
     run.feed([reading(Kind.VOCS, T0.replace(minute=1), nmhc=46)])
     assert run.story() == [("firing", "critical")], "the alert was kept, not raised a second time"
     assert run.state.rules["vocs.nmhc.single"].computes == run.evaluator.computes["vocs.nmhc.single"]
+
+
+def test_a_calendar_mean_is_judged_when_its_hour_ends_without_another_reading(catalogue: Catalogue) -> None:
+    """The clock closes a calendar period; a trailing mean has nothing to do on a tick."""
+    rule = next(rule for rule in catalogue.rules if rule.id == "vocs.nmhc.1h").model_copy(
+        update={"compute": Mean(function="mean", metric="nmhc", window="1h", align="calendar")}
+    )
+    evaluator = StationEvaluator([rule], station(Kind.VOCS))
+    assert [clocked_rule.id for clocked_rule, _ in evaluator.clocked] == ["vocs.nmhc.1h"]
+    state = StationState()
+    assert evaluator.evaluate(state, reading(Kind.VOCS, T0 + timedelta(minutes=10), nmhc=12)) == []
+    (fired,) = evaluator.tick(state, T0 + timedelta(hours=1))
+    assert (fired.state, fired.value, fired.at) == ("firing", 12, T0 + timedelta(hours=1))
+    sliding = rule.model_copy(update={"compute": Mean(function="mean", metric="nmhc", window="1h")})
+    assert StationEvaluator([sliding], station(Kind.VOCS)).clocked == []

@@ -284,7 +284,7 @@ def test_part_numbers_of_four_digits_are_taken() -> None:
 def test_keys_may_repeat_across_groups_except_in_data_uploads() -> None:
     """Information uploads repeat a group per pollutant (PolId=…); a data upload names each value once."""
     info = parse_segment(
-        b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088;i13=1&&"
+        b"ST=31;CN=3020;PW=1;MN=X;CP=&&DataTime=20261128101500;PolId=a21001;PolId=a24088,i13=1&&"
     )
     assert info.cn == "3020"
     assert info.fields == {"DataTime": "20261128101500", "PolId": "a21001", "i13": "1"}, "the first kept"
