@@ -67,6 +67,11 @@ PM25 = event("air.pm25.24h", "ZZ-AIR-JS01")
 NOISE = event("noise.night.leq", "ZZ-NOI-JS01", value=58, threshold=45)
 
 
+def pm25_ended(after: timedelta, severity: Severity = Severity.WARNING) -> AlertEvent:
+    """The end of PM25's episode (begun at T0), ``after`` T0."""
+    return event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", severity, at=T0 + after, started_at=T0)
+
+
 def test_a_units_alerts_wait_together_then_go_at_most_once_per_group_interval(desk: Desk) -> None:
     desk.receive(PM25)
     assert desk.told(seconds=10) == []
@@ -87,14 +92,7 @@ def test_a_units_alerts_wait_together_then_go_at_most_once_per_group_interval(de
 def test_an_episode_that_ends_before_anyone_was_told_is_still_told_once(desk: Desk) -> None:
     """Unlike Alertmanager: a notifier catching up after an outage must not swallow exceedances."""
     worse = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, at=T0 + timedelta(minutes=1))
-    over = event(
-        "air.pm25.24h",
-        "ZZ-AIR-JS01",
-        "resolved",
-        Severity.CRITICAL,
-        at=T0 + timedelta(minutes=2),
-        started_at=T0,
-    )
+    over = pm25_ended(timedelta(minutes=2), Severity.CRITICAL)
     desk.receive(PM25, worse, over)
     (notice,) = desk.due(seconds=30)
     assert (notice.firing, notice.resolved, notice.tags) == ([], [over], ["duty", "sms"])
@@ -103,7 +101,7 @@ def test_an_episode_that_ends_before_anyone_was_told_is_still_told_once(desk: De
 
 def test_an_episode_that_ends_under_a_silence_is_forgotten(desk: Desk) -> None:
     desk.silences.append(silence({"rule": "air.*"}, timedelta(hours=1)))
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(minutes=2), started_at=T0)
+    over = pm25_ended(timedelta(minutes=2))
     desk.receive(PM25, over)
     assert desk.told(seconds=30) == [] and desk.state.alerts == {}
     assert desk.told(hours=2) == []
@@ -118,7 +116,7 @@ def test_repeats_every_repeat_interval_until_acknowledged(desk: Desk) -> None:
         Acknowledgement(fingerprint=PM25.fingerprint, started_at=PM25.started_at, by="张工", at=desk.clock())
     )
     assert desk.told(hours=8) == []
-    resolved = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=9), started_at=T0)
+    resolved = pm25_ended(timedelta(hours=9))
     desk.receive(resolved)
     assert desk.told(seconds=30) == [("金水区", "alerts", [], ["air.pm25.24h"])], (
         "resolution is told even when acked"
@@ -219,7 +217,7 @@ def test_an_acknowledgement_is_of_its_episode_and_does_not_mute_the_next(desk: D
     desk.receive(PM25)
     desk.due(seconds=30)
     desk.acks.append(Acknowledgement(fingerprint=PM25.fingerprint, started_at=T0, by="张工", at=desk.clock()))
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    over = pm25_ended(timedelta(hours=1))
     desk.receive(over)
     assert desk.told(hours=1) == [("金水区", "alerts", [], ["air.pm25.24h"])]
     again = event("air.pm25.24h", "ZZ-AIR-JS01", at=T0 + timedelta(hours=2))
@@ -243,7 +241,7 @@ def test_acknowledgement_stops_escalation(desk: Desk) -> None:
 def test_the_end_of_a_pending_breach_is_not_news(desk: Desk) -> None:
     desk.receive(PM25)
     desk.due(seconds=30)
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    over = pm25_ended(timedelta(hours=1))
     desk.receive(over)
     pending = event("air.pm25.24h", "ZZ-AIR-JS01", "pending", at=T0 + timedelta(hours=2))
     never = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", None, at=T0 + timedelta(hours=3))
@@ -259,7 +257,7 @@ def test_a_resolution_is_told_with_its_episodes_worst_moment(desk: Desk) -> None
     worse = event("air.pm25.24h", "ZZ-AIR-JS01", severity=Severity.CRITICAL, at=T0 + timedelta(minutes=10))
     easing = event("air.pm25.24h", "ZZ-AIR-JS01", at=T0 + timedelta(minutes=20), value=90)
     worse_again = worse.model_copy(update={"event_time": T0 + timedelta(minutes=30), "value": 170})
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    over = pm25_ended(timedelta(hours=1))
     desk.receive(
         PM25, worse, easing, worse_again, easing.model_copy(update={"event_time": T0 + timedelta(minutes=40)})
     )
@@ -344,7 +342,7 @@ def test_only_critical_alerts_escalate_whatever_comes_first(desk: Desk) -> None:
 def test_a_resolution_told_everywhere_is_forgotten_by_every_group(desk: Desk) -> None:
     desk.receive(NOISE, PM25)
     desk.due(seconds=30)
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    over = pm25_ended(timedelta(hours=1))
     desk.receive(over)
     (notice,) = desk.due(hours=1)
     assert notice.resolved == [over]
@@ -362,7 +360,7 @@ def test_a_notice_counts_what_else_is_ongoing_and_peaks_only_what_ended(desk: De
         1,
         {},
     )
-    over = event("air.pm25.24h", "ZZ-AIR-JS01", "resolved", at=T0 + timedelta(hours=1), started_at=T0)
+    over = pm25_ended(timedelta(hours=1))
     desk.receive(over)
     (third,) = desk.due(hours=1)
     assert (third.resolved, third.ongoing, third.peaks) == ([over], 1, {PM25.fingerprint: PM25})
@@ -374,14 +372,7 @@ def test_the_end_of_a_critical_alert_already_told_goes_to_the_resolved_channels(
     desk.receive(worst)
     (told,) = desk.due(seconds=30)
     assert told.tags == ["duty", "sms"]
-    over = event(
-        "air.pm25.24h",
-        "ZZ-AIR-JS01",
-        "resolved",
-        Severity.CRITICAL,
-        at=T0 + timedelta(hours=1),
-        started_at=T0,
-    )
+    over = pm25_ended(timedelta(hours=1), Severity.CRITICAL)
     desk.receive(over)
     (ended,) = desk.due(hours=1)
     assert (ended.resolved, ended.tags) == ([over], ["duty"])
