@@ -252,8 +252,8 @@ def _night_leq(compute: NightLeq, state: WindowState, reading: Reading) -> list[
 
 
 def _file_night_hour(compute: NightLeq, state: WindowState, hour: hourly.ClosedHour | None) -> None:
-    """File a valid hourly Leq of the night in the open night. An hour closes when a reading or
-    a tick is past it, and that reading or tick has closed any night the hour is past."""
+    """File a valid hourly Leq of the night in the open night. No hour can close past the end of
+    the open night: the first reading or tick past that end closed the night already."""
     if hour is None or (leq := hour.means.get(compute.metric)) is None:
         return
     begin = at_ms(hour.start)
