@@ -55,10 +55,15 @@ def topic_config(settings: KafkaSettings, name: str) -> dict[str, str]:
 TOPIC_ALREADY_EXISTS = 36
 
 
-async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
-    """Create the topics that do not exist yet, each with its retention. Existing topics are left
-    as they are (an operator may have chosen their settings), with a warning where their
-    retention differs from what envalert would give them."""
+#: A table's changelog keeps the newest row of each key, for as long as the key exists.
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+async def ensure_topics(settings: KafkaSettings, names: list[str], compacted: Iterable[str] = ()) -> None:
+    """Create the topics that do not exist yet: ``names`` each with its retention, ``compacted``
+    (tables' changelogs) compacted. Existing topics are left as they are (an operator may have
+    chosen their settings), with a warning where they differ from what envalert would give them."""
+    wanted = {name: topic_config(settings, name) for name in names} | dict.fromkeys(compacted, COMPACTED)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -68,9 +73,9 @@ async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
                 name,
                 num_partitions=settings.topic_partitions,
                 replication_factor=1,
-                topic_configs=topic_config(settings, name),
+                topic_configs=config,
             )
-            for name in names
+            for name, config in wanted.items()
             if name not in existing
         ]
         if missing:
@@ -80,27 +85,25 @@ async def ensure_topics(settings: KafkaSettings, names: list[str]) -> None:
                     detail = message[0] if message and message[0] else ""
                     raise for_code(code)(f"Kafka refused to create topic {name!r}: {detail}")
             log.info("created Kafka topics %s", ", ".join(topic.name for topic in missing))
-        if present := [name for name in names if name in existing]:
-            await _warn_of_other_retention(admin, settings, present)
+        if present := {name: config for name, config in wanted.items() if name in existing}:
+            await _warn_of_other_settings(admin, present)
     finally:
         await admin.close()
 
 
-async def _warn_of_other_retention(
-    admin: AIOKafkaAdminClient, settings: KafkaSettings, names: list[str]
-) -> None:
+async def _warn_of_other_settings(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:
     described = await admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in wanted]
     )
     for response in described:
         for code, _, _, name, entries in response.resources:
             if code:
                 continue  # a topic deleted meanwhile: its first send will say so
             kept = {key: value for key, value, *_ in entries}
-            wanted = topic_config(settings, name)
-            if differs := {key: kept.get(key) for key, value in wanted.items() if kept.get(key) != value}:
+            settings = wanted[name]
+            if differs := {key: kept.get(key) for key, value in settings.items() if kept.get(key) != value}:
                 found = ", ".join(f"{key}={value}" for key, value in differs.items())
-                fix = ",".join(f"{key}={value}" for key, value in wanted.items())
+                fix = ",".join(f"{key}={value}" for key, value in settings.items())
                 log.warning(
                     "Kafka topic %s keeps %s where envalert would set %s; left as it is "
                     "(kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config %s "

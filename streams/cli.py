@@ -350,8 +350,11 @@ def worker(loglevel: str) -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     settings = WorkerSettings()
+    # Made here rather than by Faust as it starts: its consumer may join the group before it
+    # sees a changelog Faust has just made, and then fails every write to that table.
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
     try:
-        asyncio.run(ensure_topics(settings, settings.pipeline_topics()))
+        asyncio.run(ensure_topics(settings, settings.pipeline_topics(), compacted=changelogs))
     except KafkaError as error:
         raise click.ClickException(f"Kafka at {settings.kafka_bootstrap}: {error}") from None
     web = ["--web-port", str(settings.worker_web_port), "--web-bind", settings.worker_web_bind]

@@ -61,7 +61,7 @@ class WorkerSettings(KafkaSettings):
     worker_data_dir: Path = Path(".envalert/worker")
 
     def pipeline_topics(self) -> list[str]:
-        """Every topic the worker reads or writes but its tables' changelogs, which Faust makes."""
+        """Every topic the worker reads or writes but its tables' changelogs, which Faust names."""
         return [
             self.readings_topic,
             self.rejected_topic,

@@ -314,8 +314,9 @@ def pipeline_factory(services: Services, tmp_path: Path) -> Iterator[Callable[..
     for pipeline in made:
         for name in processes.COMMANDS:
             log = pipeline.log(name)
-            text = log.read_text(errors="replace") if log.exists() else ""
-            assert "Crashed reason=" not in text and "Traceback" not in text, f"the {name} crashed: see {log}"
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            crashes = [line for line in lines if "Crashed reason=" in line or "Traceback" in line]
+            assert not crashes, f"the {name} crashed: see {log}; first: {crashes[0]}"
 
 
 def kafka_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
