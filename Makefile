@@ -37,10 +37,12 @@ mutate: install
 	$(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/python .ci/mutation_report.py --goal $(MUTATION_GOAL)
 
+# Style, types, and the layers: no folder imports one above it ([tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Known vulnerabilities of the locked versions, from PyPI's vulnerability service (pip-audit).
 audit: install

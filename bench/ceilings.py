@@ -20,12 +20,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from bench.stack import BenchStack
-from ingest.contract import Kind, Reading
-from ingest.kafka import ensure_topics, make_producer, partitions_of
+from envalert.core.contract import Kind, Reading
+from envalert.core.influx import V1Writer, reading_line
+from envalert.core.kafka import ensure_topics, make_producer, partitions_of
+from envalert.core.settings import KafkaSettings
 from ingest.mqtt import make_client
 from ingest.publisher import Message, publish_messages, station_payload
-from ingest.settings import KafkaSettings, MqttSettings
-from streams.influx import V1Writer, reading_line
+from ingest.settings import MqttSettings
 from streams.settings import WorkerSettings
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

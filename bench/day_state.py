@@ -22,17 +22,17 @@ from faust.serializers import codecs
 from bench.footprint import memory_mb
 from bench.stack import BenchStack, kept, running
 from bench.throughput import START, metrics_url, stored, wait_visible
-from ingest.kafka import ensure_topics
+from envalert.core.kafka import ensure_topics
+from envalert.core.settings import WORKER_GROUP, KafkaSettings
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from ingest.publisher import message_of, publish_messages
-from ingest.settings import KafkaSettings, MqttSettings
-from ingest.stations import Station, load_stations
+from ingest.settings import MqttSettings
 from rules.catalogue import load_catalogue
 from rules.derived import Facts, deriver_for
 from rules.evaluator import StationEvaluator
 from rules.timeline import Timeline, accept, advance
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, baseline
-from streams.settings import WORKER_GROUP
+from simulators.generators import baseline
 from streams.watermarks import home_partitions
 
 DAY = timedelta(days=1)
@@ -76,7 +76,7 @@ async def write_changelog(stack: BenchStack, fleet: dict[str, Station], original
 def worker_with_a_day(stack: BenchStack, stations: int, minutes: int) -> dict[str, float]:
     """The worker's memory and rate while ``stations`` that each hold a day send ``minutes`` of
     readings, one a minute."""
-    base = load_stations(FLEET)
+    base = load_stations(DEFAULT_STATIONS)
     fleet = scaled(base, stations)
     catalogue = stack.root / f"stations-day-{stations}.yaml"
     write_catalogue(fleet, catalogue)

@@ -21,16 +21,16 @@ from typing import Any
 import yaml
 
 from bench.stack import BenchStack, kept, running
-from ingest.contract import Kind, Reading
-from ingest.kafka import read_topic
+from envalert.command.host import free_port
+from envalert.core.contract import Kind, Reading
+from envalert.core.kafka import read_topic
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from ingest.publisher import WindowedPublisher, message_of
 from ingest.settings import MqttSettings
-from ingest.stations import Station, load_stations
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from rules.events import AlertEvent
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, baseline
-from streams.host import free_port
+from simulators.generators import baseline
 
 WAITS = {"group_wait": "0s", "group_interval": "0s", "repeat_interval": "1h", "escalate_after": "1h"}
 NOTIFIER_TICK_SECONDS = 0.1
@@ -75,7 +75,7 @@ def percentile(values: list[float], share: float) -> float:
 def alert_latency(stack: BenchStack, stations: int, triggers: int, background_rate: float) -> dict[str, Any]:
     """``triggers`` VOCs stations each break their limit once, a second apart, while the rest of a
     fleet of ``stations`` publishes ``background_rate`` readings a second."""
-    fleet = scaled(load_stations(FLEET), stations)
+    fleet = scaled(load_stations(DEFAULT_STATIONS), stations)
     vocs = [station for station in fleet.values() if station.kind is Kind.VOCS][:triggers]
     others = [station for station in fleet.values() if station.kind is not Kind.VOCS]
     folder = stack.root / f"latency-{stations}"

@@ -12,6 +12,7 @@ import click
 
 from bench import ceilings, day_state, latency, soak, throughput
 from bench.stack import bench_stack
+from envalert.core import compat
 
 PARTS = ["throughput", "latency", "memory", "day", "soak"]
 
@@ -82,6 +83,7 @@ def main(
     """Start a throwaway local stack, measure its raw ceilings, then the pipeline: throughput end to
     end, alert latency under load, the worker's memory against the number of stations, fresh
     and with a day of state, and Kafka's memory and disk through a long steady stream."""
+    compat.apply()  # the ceilings' own clients, as the envalert command does for its processes
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}",

@@ -9,11 +9,11 @@ from datetime import timedelta
 from bench.footprint import FootprintSampler, Levels, disk_mb
 from bench.stack import BenchStack, kept, running
 from bench.throughput import START, metrics_url, wait_visible
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
-from ingest.stations import load_stations
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, baseline
+from simulators.generators import baseline
 
 #: The soak's broker: segments of 1 MiB, retention and compaction checked every second from the
 #: start, so that what retention allows is reached in the first minutes (`ENVALERT_*_RETENTION_MB`
@@ -31,7 +31,7 @@ SMALL_RETENTION = {"ENVALERT_READINGS_RETENTION_MB": "1", "ENVALERT_TOPIC_RETENT
 def soak(stack: BenchStack, stations: int, every: timedelta, minutes: float) -> dict[str, float]:
     """``stations`` stations each reporting ``every`` (event time and wall time alike) for
     ``minutes``; Kafka's memory and disk sampled every 5 s."""
-    fleet = scaled(load_stations(FLEET), stations)
+    fleet = scaled(load_stations(DEFAULT_STATIONS), stations)
     catalogue = stack.root / f"stations-soak-{stations}.yaml"
     write_catalogue(fleet, catalogue)
     end = START + timedelta(minutes=minutes)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams import processes
-from streams.host import free_port
-from streams.stack import local_stack
+from envalert.command import processes
+from envalert.command.host import free_port
+from envalert.command.stack import local_stack
 
 
 @dataclass(frozen=True)

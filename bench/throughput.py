@@ -13,13 +13,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.cpu import CpuMeter
 from bench.footprint import memory_mb
 from bench.stack import BenchStack, kept, running
-from ingest.contract import Kind
+from envalert.core.contract import Kind
+from envalert.core.influx import influxql
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.publisher import message_of, publish_messages
 from ingest.settings import MqttSettings
-from ingest.stations import load_stations
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, baseline
-from streams.influx import influxql
+from simulators.generators import baseline
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ def wait_visible(stack: BenchStack, metrics_url: str, published: int, total: int
 
 def end_to_end(stack: BenchStack, stations: int, minutes: int) -> dict[str, float]:
     """``stations`` stations' readings, one a minute for ``minutes``, as fast as they go."""
-    fleet = scaled(load_stations(FLEET), stations)
+    fleet = scaled(load_stations(DEFAULT_STATIONS), stations)
     catalogue = stack.root / f"stations-{stations}.yaml"
     write_catalogue(fleet, catalogue)
     start = START

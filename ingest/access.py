@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.contract import topic_for
-from ingest.stations import Station
+from envalert.core.contract import topic_for
+from envalert.core.stations import Station
 
 ALL_STATIONS = "env/v1/#"
 #: PBKDF2-SHA512 rounds of a stored password hash: the passwords are long and random, and the

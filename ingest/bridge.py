@@ -27,8 +27,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ingest.contract import TOPIC_PREFIX, Kind
-from ingest.kafka import (
+from envalert.core.contract import TOPIC_PREFIX, Kind
+from envalert.core.kafka import (
     RECORD_REFUSED,
     REFUSED_BY_KAFKA,
     ensure_topics,
@@ -36,9 +36,9 @@ from ingest.kafka import (
     rejected_record,
     send_until_acked,
 )
+from envalert.core.stations import load_stations
 from ingest.mqtt import broker_address, make_client
 from ingest.settings import BridgeSettings
-from ingest.stations import load_stations
 from ingest.validation import Rejection, parse_reading
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.contract import Reading, topic_for
+from envalert.core.contract import Reading, topic_for
 from ingest.mqtt import broker_address, make_client
 from ingest.settings import MqttSettings
 

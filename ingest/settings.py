@@ -1,4 +1,4 @@
-"""Settings of the edge, MQTT and Kafka: ``ENVALERT_*`` variables, defaults that fit the local stack."""
+"""Settings of the edge: the MQTT broker, the bridge and the HJ 212 gateway (``ENVALERT_*``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,8 @@ import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from simulators.generators import FLEET
-
-ENV_PREFIX = "ENVALERT_"
-#: How every envalert process logs.
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
-class EnvSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+from envalert.core.settings import EnvSettings, KafkaSettings, StationsSettings
 
 
 class MqttSettings(EnvSettings):
@@ -33,23 +24,9 @@ class MqttSettings(EnvSettings):
     mqtt_keepalive: int = 60
 
 
-class KafkaSettings(EnvSettings):
-    kafka_bootstrap: str = "localhost:19092"
-    readings_topic: str = "readings"
-    rejected_topic: str = "readings.rejected"
-    topic_partitions: int = Field(4, ge=1)
-    #: A consumer group member silent this long is taken for dead and its partitions handed on:
-    #: a restarted worker or notifier waits up to this long for its killed predecessor's.
-    kafka_session_seconds: float = Field(10.0, ge=6, le=300, description="Kafka's own bounds: 6 s to 5 min")
-    #: The newest readings each partition keeps, in MiB: Kafka is the pipeline's buffer and
-    #: InfluxDB its archive, so this is the backlog that may wait for a stopped worker.
-    readings_retention_mb: int = Field(1024, ge=1)
-    #: The most every other topic keeps per partition, in MiB, besides its time limit.
-    topic_retention_mb: int = Field(256, ge=1)
-
-
-class BridgeSettings(MqttSettings, KafkaSettings):
-    """The MQTT → Kafka bridge."""
+class BridgeSettings(MqttSettings, KafkaSettings, StationsSettings):
+    """The MQTT → Kafka bridge. Only the stations of the catalogue may publish: any other station
+    id is refused (``unknown_station``)."""
 
     mqtt_client_id: str = Field(default_factory=lambda: f"envalert-bridge-{socket.gethostname()}")
     #: Empty: one bridge with a plain subscription, which mosquitto keeps across its restarts.
@@ -62,13 +39,11 @@ class BridgeSettings(MqttSettings, KafkaSettings):
     #: At most Kafka's own limit (``message.timestamp.after.max.ms``, an hour): a record stamped
     #: further ahead is refused, and the bridge could never send the reading.
     max_future_seconds: float = Field(300, ge=0, le=3600, description="tolerated station clock lead")
-    #: The stations that may publish: any other station id is refused (``unknown_station``).
-    stations_file: Path = FLEET
     #: Touched every 10 s while the bridge is connected: a container's healthcheck reads its age.
     bridge_health_file: Path | None = None
 
 
-class GatewaySettings(MqttSettings):
+class GatewaySettings(MqttSettings, StationsSettings):
     """The HJ 212-2017 gateway: where stations connect, how strict it is, and the MQTT account
     it publishes their readings with (the local stack's gateway account)."""
 
@@ -93,4 +68,3 @@ class GatewaySettings(MqttSettings):
     #: Factor codes beyond the defaults (ingest/hj212/mapping.py), as JSON: {"a99999": "tvoc"}.
     hj212_factors: dict[str, str] = Field(default_factory=dict)
     mqtt_client_id: str = Field(default_factory=lambda: f"envalert-hj212-{socket.gethostname()}")
-    stations_file: Path = FLEET

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ingest.contract import (
+from envalert.core.contract import (
     CHINA_STANDARD_TIME,
     EPOCH,
     METRICS,

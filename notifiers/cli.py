@@ -9,10 +9,10 @@ from datetime import datetime
 
 import click
 
-from ingest.config_files import ConfigError
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.settings import LOG_FORMAT
-from ingest.signals import run_until_signalled, wait_until_signalled
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.settings import LOG_FORMAT
+from envalert.core.signals import run_until_signalled, wait_until_signalled
 from notifiers.lifecycle import wall_clock
 from notifiers.settings import NotifierSettings
 from notifiers.silences import LABELS, Acknowledgement, Silence

@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ingest.config_files import ConfigError, load_yaml
-from ingest.secrets import SecretMissingError, expand
-from ingest.stations import Station
+from envalert.core.config_files import ConfigError, load_yaml
+from envalert.core.secrets import SecretMissingError, expand
+from envalert.core.stations import Station
 from notifiers.delivery import masked, usable
 from rules.events import CITY_BUREAU, WATER_BUREAU, responsible_units
 from rules.model import Role

@@ -11,7 +11,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 from notifiers.directory import Contact, Unit
 from notifiers.lifecycle import Notice
 from rules.events import SEVERITY_ZH, UNIT_ZH

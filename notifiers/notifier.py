@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ingest.stations import Station
+from envalert.core.stations import Station
 from notifiers.breaker import Breaker
 from notifiers.delivery import Outcome, backoff, masked, scrubbed, send
 from notifiers.directory import Contact, Directory, Unit

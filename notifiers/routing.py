@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.config_files import ConfigError, load_yaml
-from ingest.contract import Kind
-from ingest.stations import NoiseZone, Station
+from envalert.core.config_files import ConfigError, load_yaml
+from envalert.core.contract import Kind
+from envalert.core.stations import NoiseZone, Station
 from notifiers.directory import Directory
 from rules.durations import Duration
 from rules.events import AlertEvent, responsible_units

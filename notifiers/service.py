@@ -19,8 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from ingest.kafka import ensure_topics, group_session, make_producer, rejected_record, send_until_acked
-from ingest.stations import Station, load_stations
+from envalert.core.influx import InfluxUnavailableError, make_writer
+from envalert.core.kafka import ensure_topics, group_session, make_producer, rejected_record, send_until_acked
+from envalert.core.stations import Station, load_stations
 from notifiers.board.api import Board, start_board
 from notifiers.board.live import Live, follow
 from notifiers.board.metrics import measure_lag
@@ -35,7 +36,6 @@ from notifiers.settings import NotifierSettings
 from notifiers.store import Store
 from rules.catalogue import load_catalogue
 from rules.events import AlertEvent
-from streams.influx import InfluxUnavailableError, make_writer
 
 log = logging.getLogger(__name__)
 

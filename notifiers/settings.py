@@ -6,12 +6,15 @@ from pathlib import Path
 
 from pydantic import Field
 
+from envalert.core.settings import InfluxSettings, KafkaSettings, StationsSettings
 from notifiers import directory, routing
-from streams.settings import WorkerSettings
+from rules.catalogue import SHIPPED
 
 
-class NotifierSettings(WorkerSettings):
-    """Shares Kafka, InfluxDB and the station catalogue with the worker."""
+class NotifierSettings(KafkaSettings, InfluxSettings, StationsSettings):
+    """Shares Kafka, InfluxDB and the station catalogue with the worker, and nothing else."""
+
+    rules_file: Path = SHIPPED
 
     directory_file: Path = directory.SHIPPED
     routing_file: Path = routing.SHIPPED

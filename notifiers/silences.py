@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ingest.stations import Station
+from envalert.core.stations import Station
 from rules.events import AlertEvent
 
 #: What a silence can match on.

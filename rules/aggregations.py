@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import Flag, Reading
-from ingest.stations import Station
+from envalert.core.contract import Flag, Reading
+from envalert.core.stations import Station
 from rules import hourly
 from rules.hourly import at_ms, ms, period_start, span_ms
 from rules.model import (

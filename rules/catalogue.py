@@ -6,7 +6,7 @@ from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from ingest.config_files import load_yaml
+from envalert.core.config_files import load_yaml
 from rules.durations import format_duration
 from rules.model import (
     Aggregation,

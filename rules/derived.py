@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import Kind, Reading
-from ingest.stations import Station
+from envalert.core.contract import Kind, Reading
+from envalert.core.stations import Station
 from rules import hourly
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
 from rules.hourly import at_ms, day_end

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import Reading
-from ingest.stations import Station
+from envalert.core.contract import Reading
+from envalert.core.stations import Station
 from rules.aggregations import Observation, WindowState, clocked, on_reading, on_tick
 from rules.alerting import AlertState, Change, judge
 from rules.model import ByAttribute, FromStandard, FromStation, Rule, RuleBase, Severity, Threshold

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.contract import CHINA_STANDARD_TIME, METRICS
-from ingest.stations import Station
+from envalert.core.contract import CHINA_STANDARD_TIME, METRICS
+from envalert.core.stations import Station
 from rules.evaluator import Transition
 from rules.fleet import CITY
 from rules.model import FleetRule, Role, Rule, Severity

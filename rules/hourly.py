@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, EPOCH, Flag, Reading
 from rules.standards.aqi import BREAKPOINTS, AqiResult, Averaging, Pollutant, aqi
 from rules.standards.validity import HOUR_COVERAGE
 

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ingest.contract import METRICS, Flag, Kind, StationId
-from ingest.stations import NoiseZone, Station
+from envalert.core.contract import METRICS, Flag, Kind, StationId
+from envalert.core.stations import NoiseZone, Station
 from rules.durations import Duration
 from rules.standards.aqi import HEAVY_AQI
 from rules.standards.validity import HOURS_FOR_A_NIGHT

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest.contract import Reading
-from ingest.stations import Station
+from envalert.core.contract import Reading
+from envalert.core.stations import Station
 from rules.derived import Facts, deriver_for
 from rules.evaluator import StationEvaluator, Transition
 from rules.figures import Figure

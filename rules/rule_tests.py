@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from ingest.config_files import ConfigError, load_yaml
-from ingest.contract import METRICS, Flag, Reading
-from ingest.stations import Station, StationCatalogue, load_stations
+from envalert.core.config_files import ConfigError, load_yaml
+from envalert.core.contract import METRICS, Flag, Reading
+from envalert.core.stations import Station, StationCatalogue, load_stations
 from rules.catalogue import SHIPPED, load_catalogue
 from rules.durations import Duration
 from rules.evaluator import Transition

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from ingest.contract import Reading
+from envalert.core.contract import Reading
 from rules.derived import DerivedState, Facts, StationDeriver
 from rules.evaluator import StationEvaluator, StationState, Transition
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import click
 
-from ingest.config_files import ConfigError
-from ingest.contract import Reading
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import Reading
+from envalert.core.secrets import SecretMissingError
+from envalert.core.signals import stop_on_signal
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from ingest.publisher import PublishRefusedError, message_of, publish_messages
-from ingest.secrets import SecretMissingError
 from ingest.settings import MqttSettings
-from ingest.signals import stop_on_signal
-from ingest.stations import Station, load_stations
 from rules.durations import parse_duration
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, baseline
+from simulators.generators import baseline
 from simulators.hj212_logger import send_readings
 from simulators.recording import RecordingError
 from simulators.replay import paced, progress_file, record, replay
@@ -36,7 +36,11 @@ SPEED = click.option(
 @click.command()
 @click.option("--scenario", help=f"a scenario name ({', '.join(shipped())}) or YAML file; none: the baseline")
 @click.option(
-    "--stations", "stations_file", type=click.Path(path_type=Path), default=FLEET, show_default=True
+    "--stations",
+    "stations_file",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_STATIONS,
+    show_default=True,
 )
 @click.option(
     "--size",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.stations import Station
+from envalert.core.stations import Station
 
 
 def scaled(stations: dict[str, Station], size: int) -> dict[str, Station]:

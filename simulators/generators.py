@@ -20,17 +20,12 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.resources import files
-from pathlib import Path
 
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
-from ingest.stations import NoiseZone, Station
+from envalert.core.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.stations import NoiseZone, Station
 from rules.standards.noise import is_night, limit
 
 Moment = datetime  # a reading time, tz-aware
-
-#: The Zhengzhou fleet built from the plan (the demo's stations are a part of it).
-FLEET = Path(str(files("simulators") / "fleet.yaml"))
 
 
 def winter(at: Moment) -> float:

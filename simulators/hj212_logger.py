@@ -12,12 +12,12 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.secrets import expand
+from envalert.core.stations import Station
 from ingest.hj212.frame import Frame, FrameReader, build_frame
 from ingest.hj212.mapping import DEFAULT_FACTORS
 from ingest.hj212.packet import DATA_ANSWER, TIME_FORMAT, Packet, PacketError, parse_segment
-from ingest.secrets import expand
-from ingest.stations import Station
 
 #: HJ 212-2017 system codes (ST): ambient air 22, air pollution sources (CEMS) 31.
 SYSTEM_CODES = {Kind.AIR: "22", Kind.AMMONIA: "31", Kind.VOCS: "31"}

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from ingest.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
 from ingest.publisher import Message, message_of
 from ingest.validation import Rejection, parse_reading
 

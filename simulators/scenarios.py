@@ -17,9 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from ingest.config_files import load_yaml
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading, StationId
-from ingest.stations import Station
+from envalert.core.config_files import load_yaml
+from envalert.core.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading, StationId
+from envalert.core.stations import Station
 from rules.durations import Duration
 from rules.model import Text
 from simulators.generators import baseline

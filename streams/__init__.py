@@ -1,1 +1,1 @@
-"""The Faust worker and the local stack."""
+"""The Faust worker: readings stored and judged, the city's figures, alerts to Kafka."""

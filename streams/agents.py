@@ -16,14 +16,15 @@ from faust.streams import Stream
 from faust.types import EventT, StreamT
 from pydantic import BaseModel, ValidationError
 
-from ingest.contract import Reading
-from ingest.kafka import rejected_record
-from ingest.stations import Station, load_stations
+from envalert.core.contract import Reading
+from envalert.core.influx import make_writer, reading_line
+from envalert.core.kafka import rejected_record
+from envalert.core.stations import Station, load_stations
 from rules.events import AlertEvent
 from rules.figures import Figure
 from streams.app import alerts_topic, app, derived_topic, readings_topic, rejected_topic, settings
-from streams.influx import alert_line, figure_line, make_writer, reading_line
 from streams.metrics import STORED
+from streams.points import alert_line, figure_line
 from streams.sink import RetryingSink
 
 log = logging.getLogger(__name__)

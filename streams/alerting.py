@@ -20,7 +20,7 @@ from faust.types import TP, AppT, EventT, StreamT
 from mode.types.signals import BaseSignalT
 from pydantic import ValidationError
 
-from ingest.contract import Reading
+from envalert.core.contract import Reading
 from rules import figures
 from rules.catalogue import all_rules, load_catalogue
 from rules.derived import Facts, deriver_for

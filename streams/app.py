@@ -10,14 +10,14 @@ import faust
 from faust.types import TopicT
 from faust.types.transports import TransportT
 
-from ingest.kafka import group_session, topic_config, track_every_sent_topic
+from envalert.core.kafka import group_session, topic_config
+from envalert.core.settings import WORKER_GROUP
 from streams import consumer as consumers
 from streams.handoff import ConfirmedTable
-from streams.settings import WORKER_GROUP, WorkerSettings
+from streams.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 settings = WorkerSettings()
-track_every_sent_topic()
 
 #: How long a stop waits for the events in hand to be finished.
 STOP_DRAIN_SECONDS = 5.0
@@ -29,8 +29,8 @@ class App(faust.App):
 
     When partitions go, Faust clears the agents' queues and waits until every event taken is
     acknowledged. At a stop the wait sometimes never ended: one ``readings`` message kept a
-    reference while every agent sat idle, and SIGTERM in CI ended with the harness's SIGKILL 30 s
-    later (four tests a run). Unacknowledged offsets are not committed, so what a stop gives up
+    reference while every agent sat idle, and a SIGTERM ended with the supervisor's SIGKILL 30 s
+    later. Unacknowledged offsets are not committed, so what a stop gives up
     on is read again at the next start. Faust's wait swallows cancellation; left behind, it ends
     when the consumer stops. A rebalance still waits without end: giving up there would let an
     agent write rows of a partition another worker now owns."""

@@ -13,9 +13,8 @@ that kill the worker and start it again:
   partitions resume then.
 - Faust hands aiokafka its live set of active partitions, which aiokafka reads again while the
   fetch waits; emptied meanwhile (a pause), it means every partition to aiokafka, whose records
-  Faust then drops as not active, though aiokafka has moved past them. A restarted worker judged
-  nothing more (once in CI in session 5, 2 of 8 runs with the fix above). Here each fetch gets
-  its own copy.
+  Faust then drops as not active, though aiokafka has moved past them, and a restarted worker
+  judges nothing more (2 of 8 runs with the fix above alone). Here each fetch gets its own copy.
 """
 
 from __future__ import annotations

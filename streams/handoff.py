@@ -29,8 +29,8 @@ class ConfirmedTable(faust.Table[Any, Any]):
     record left the buffer for 0.1 s (a batch judged on the loop takes longer), and it misses a
     record already taken from the buffer and waiting to enter aiokafka's. Measured in a flat-out
     test: a commit with 31 changelog records still buffered. A SIGKILL then keeps the offsets and
-    loses the rows, and the readings they held are never judged again (in CI, a day judged live
-    after a kill differed from the offline judgement)."""
+    loses the rows, and the readings they held are never judged again: a day judged live across
+    a kill then differs from the offline judgement."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

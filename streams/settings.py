@@ -1,44 +1,20 @@
-"""Settings of the Faust worker: Kafka (shared with the bridge), InfluxDB, batching."""
+"""Settings of the Faust worker: Kafka and InfluxDB (shared), batching, its clocks and its web port."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from ingest.settings import KafkaSettings
+from envalert.core.settings import InfluxSettings, KafkaSettings, StationsSettings
 from rules.catalogue import SHIPPED
-from simulators.generators import FLEET
-
-#: The Zhengzhou fleet built from the plan (simulators/fleet.yaml).
-DEFAULT_STATIONS = FLEET
-#: The Faust app's id, which is also its Kafka consumer group.
-WORKER_GROUP = "envalert"
 
 
-class WorkerSettings(KafkaSettings):
-    #: v2: influxdb-client to /api/v2/write (InfluxDB 2.x, 3.x and 1.8+); v1: /write (≤ 1.7).
-    influx_api: Literal["v1", "v2"] = "v1"
-    influx_url: str = "http://localhost:18086"
-    influx_org: str = "envalert"
-    influx_bucket: str = "envalert"
-    influx_token: SecretStr | None = None
-    influx_database: str = Field("envalert", description="v1 API: database name")
-    influx_username: str | None = None
-    influx_password: SecretStr | None = None
-    influx_timeout_seconds: float = 10.0
+class WorkerSettings(KafkaSettings, InfluxSettings, StationsSettings):
     write_batch_size: int = Field(5000, ge=1, description="readings per InfluxDB write, at most")
     write_batch_seconds: float = Field(1.0, gt=0, description="longest wait to fill a batch")
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap while InfluxDB is away")
-    stations_file: Path = DEFAULT_STATIONS
     rules_file: Path = SHIPPED
-    alerts_topic: str = "alerts"
-    ticks_topic: str = "ticks"
-    #: Station facts (hours, days, nights) and progress, to the fleet's agent.
-    fleet_topic: str = "fleet"
-    #: Derived measurements (AQI, night Leq, compliance, the plan's progress) on their way to InfluxDB.
-    derived_topic: str = "derived"
     #: A station silent this long (wall time), with nothing left to take from its readings
     #: partition, is ticked on to the partition's clock; a partition quiet this long, with nothing
     #: left, follows the quickest one's.
@@ -59,14 +35,3 @@ class WorkerSettings(KafkaSettings):
     #: 0.0.0.0 in a container, so that the board and /metrics can be reached from outside.
     worker_web_bind: str = "127.0.0.1"
     worker_data_dir: Path = Path(".envalert/worker")
-
-    def pipeline_topics(self) -> list[str]:
-        """Every topic the worker reads or writes but its tables' changelogs, which Faust names."""
-        return [
-            self.readings_topic,
-            self.rejected_topic,
-            self.alerts_topic,
-            self.ticks_topic,
-            self.fleet_topic,
-            self.derived_topic,
-        ]

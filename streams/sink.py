@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from streams.influx import InfluxRefusedError, InfluxUnavailableError, InfluxWriter
+from envalert.core.influx import InfluxRefusedError, InfluxUnavailableError, InfluxWriter
 
 log = logging.getLogger(__name__)
 

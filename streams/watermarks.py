@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from ingest.contract import EPOCH
+from envalert.core.contract import EPOCH
 from rules.timeline import floor_minute
 
 

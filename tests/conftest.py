@@ -24,18 +24,22 @@ import pytest
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
+from envalert.command import processes
+from envalert.command.host import free_port
+from envalert.command.kafka_local import Kafka
+from envalert.command.stack import Influxd, ManagedService, Mosquitto
+from envalert.core import compat
+from envalert.core.contract import EXCERPT_BYTES, Kind
+from envalert.core.influx import influxql
+from envalert.core.kafka import read_topic
 from ingest.access import Account, BrokerAccess, Grant
-from ingest.contract import EXCERPT_BYTES, Kind
-from ingest.kafka import read_topic
 from ingest.settings import MqttSettings
 from notifiers.sinks import Inbox, MailSink, WebhookSink
 from rules.evaluator import Transition
 from rules.events import AlertEvent
-from streams import processes
-from streams.host import free_port
-from streams.influx import influxql
-from streams.kafka_local import Kafka
-from streams.stack import Influxd, ManagedService, Mosquitto
+
+# The clients the tests make in this process get what every envalert command applies at start.
+compat.apply()
 
 
 def envalert(
@@ -43,7 +47,7 @@ def envalert(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, to its end, with its output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "envalert.command.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from envalert.core.stations import Station
 from ingest.publisher import publish_readings
-from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from tests.conftest import (

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from ingest.settings import ENV_PREFIX, BridgeSettings, GatewaySettings
+from envalert.command.kafka_local import BROKER_SETTINGS, KAFKA_VERSION, Kafka
+from envalert.core.settings import ENV_PREFIX
+from ingest.settings import BridgeSettings, GatewaySettings
 from notifiers.board.users import load_users
 from notifiers.directory import load_directory
 from notifiers.settings import NotifierSettings
-from streams.kafka_local import BROKER_SETTINGS, KAFKA_VERSION, Kafka
 from streams.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def test_the_expected_services_are_defined() -> None:
 def test_every_envalert_variable_is_a_setting_the_code_reads(service: str, settings: type[Any]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in settings.model_fields}
     # Secrets the shipped config files name: the directory's contacts, the catalogue's loggers.
-    for shipped in ("notifiers/directory.yaml", "simulators/fleet.yaml"):
+    for shipped in ("notifiers/directory.yaml", "envalert/core/stations.yaml"):
         fields |= set(re.findall(r"\$\{(ENVALERT_[A-Z0-9_]+)(?:\}|:-)", (ROOT / shipped).read_text()))
     # Secrets the config files mounted into the service name (the board's users file).
     mounted = [

@@ -23,8 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.contract import topic_for
-from ingest.guard import AddressGuard, GuardLimits, LogBudget
+from envalert.core.contract import topic_for
+from envalert.core.guard import AddressGuard, GuardLimits, LogBudget
+from envalert.core.secrets import SecretMissingError, expand
+from envalert.core.stations import Station
 from ingest.hj212.frame import Frame, FrameProblem, FrameReader, build_frame
 from ingest.hj212.mapping import DATA_COMMANDS, DEFAULT_FACTORS, UNPUBLISHED_UPLOADS, reading_of
 from ingest.hj212.packet import (
@@ -38,9 +40,7 @@ from ingest.hj212.packet import (
 )
 from ingest.hj212.split import SplitMessages
 from ingest.publisher import AckedPublisher, PublishRefusedError, station_payload
-from ingest.secrets import SecretMissingError, expand
 from ingest.settings import GatewaySettings
-from ingest.stations import Station
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ingest.contract import METRICS, Flag, Reading
+from envalert.core.contract import METRICS, Flag, Reading
+from envalert.core.stations import Station
 from ingest.hj212.packet import Packet, PacketError
-from ingest.stations import Station
 
 #: HJ 212-2017 factor codes (its appendix) → our metrics. ``ENVALERT_HJ212_FACTORS`` adds more.
 DEFAULT_FACTORS: dict[str, str] = {

@@ -12,7 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 
 #: HJ 212 times are local (Beijing) time, to the second; QN to the millisecond.
 TIME_FORMAT = "%Y%m%d%H%M%S"

@@ -22,8 +22,8 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ingest.config_files import ConfigError
-from ingest.guard import Lockout, LogBudget
+from envalert.core.config_files import ConfigError
+from envalert.core.guard import Lockout, LogBudget
 from notifiers.board import openapi
 from notifiers.board.authority import Authority
 from notifiers.board.live import Live

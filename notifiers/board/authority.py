@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from ingest.contract import Kind
-from ingest.stations import Station
+from envalert.core.contract import Kind
+from envalert.core.stations import Station
 from notifiers.board.users import BoardUser
 from notifiers.directory import Directory
 from rules.durations import format_duration

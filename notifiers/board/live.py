@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from ingest.contract import RejectedMessage
-from ingest.kafka import partitions_of
+from envalert.core.contract import RejectedMessage
+from envalert.core.kafka import partitions_of
 from notifiers.settings import NotifierSettings
 from rules.events import AlertEvent
 from rules.figures import Figure

@@ -21,11 +21,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from envalert.core.settings import WORKER_GROUP
 from notifiers.board.live import Live
 from notifiers.board.views import firing_alerts
 from notifiers.notifier import Notifier
 from notifiers.settings import NotifierSettings
-from streams.settings import WORKER_GROUP
 
 log = logging.getLogger(__name__)
 

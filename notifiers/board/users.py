@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.config_files import ConfigError, load_yaml
-from ingest.secrets import SecretMissingError, expand
+from envalert.core.config_files import ConfigError, load_yaml
+from envalert.core.secrets import SecretMissingError, expand
 from notifiers.directory import Directory
 from rules.durations import Duration, format_duration
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ingest.stations import Station
+from envalert.core.stations import Station
 from notifiers.board.live import Live
 from notifiers.lifecycle import Tracked
 from notifiers.silences import Acknowledgement, Silence

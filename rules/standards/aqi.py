@@ -14,7 +14,7 @@ from fractions import Fraction
 
 
 class Pollutant(StrEnum):
-    """Named by our metric names (ingest.contract.METRICS)."""
+    """Named by our metric names (envalert.core.contract.METRICS)."""
 
     SO2 = "so2"
     NO2 = "no2"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import NoiseZone
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import NoiseZone
 
 #: LAeq limits in dB(A), (day 06:00–22:00, night 22:00–06:00), GB 3096-2008 table 1.
 ZONE_LIMITS: dict[NoiseZone, tuple[float, float]] = {

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
+from envalert.command.host import free_port
+from envalert.command.stack import ManagedService, Mosquitto
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.access import Account, broker_access, station_password
 from ingest.mqtt import make_client
 from ingest.publisher import WindowedPublisher
 from ingest.settings import MqttSettings
-from ingest.stations import load_stations
-from streams.host import free_port
-from streams.settings import DEFAULT_STATIONS
-from streams.stack import ManagedService, Mosquitto
 from tests.conftest import envalert, wait_until
 
 STATIONS = load_stations(DEFAULT_STATIONS)

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from aiokafka.errors import InvalidTimestampError
 
+from envalert.command.host import free_port
+from envalert.command.stack import ManagedService, Mosquitto
+from envalert.core.contract import EXCERPT_BYTES, Kind, Reading, RejectedMessage, topic_for
+from envalert.core.kafka import REFUSED_BY_KAFKA
 from ingest.access import Account, BrokerAccess, Grant
 from ingest.bridge import Bridge
-from ingest.contract import EXCERPT_BYTES, Kind, Reading, RejectedMessage, topic_for
-from ingest.kafka import REFUSED_BY_KAFKA
 from ingest.publisher import WindowedPublisher, publish_readings, station_payload
 from ingest.settings import BridgeSettings
 from ingest.validation import MAX_PAYLOAD_BYTES, RejectReason
-from streams.host import free_port
-from streams.stack import ManagedService, Mosquitto
 from tests.conftest import Pipeline, Services, keeps, kept, wait_until
 from tests.streams.test_pipeline import assert_all_stored, fleet, readings
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.contract import Kind
+from envalert.core.contract import Kind
 from ingest.publisher import WindowedPublisher
 from ingest.validation import Rejection, parse_reading
 from tests.conftest import Kept, Pipeline, Services, kafka_records, keeps, kept, wait_until

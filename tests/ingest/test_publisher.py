@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from envalert.command.host import free_port
+from envalert.command.stack import ManagedService, Mosquitto
 from ingest.access import Account, Grant
 from ingest.publisher import Message, PublishRefusedError, WindowedPublisher, publish_messages
 from ingest.settings import MqttSettings
-from streams.host import free_port
-from streams.stack import ManagedService, Mosquitto
 from tests.conftest import broker_env, envalert, guarded_mosquitto
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import CHINA_STANDARD_TIME, METRICS, Flag, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, METRICS, Flag, Kind, Reading
 from ingest.validation import EARLIEST_READING, MAX_PAYLOAD_BYTES, Rejection, RejectReason, parse_reading
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from ingest.stations import Station, load_stations
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from notifiers.directory import Directory, load_directory
 from notifiers.routing import Routing, load_routing
 from rules.catalogue import all_rules, load_catalogue
@@ -15,7 +15,6 @@ from rules.evaluator import Transition
 from rules.events import AlertEvent, alert_event
 from rules.fleet import CITY
 from rules.model import Severity
-from streams.settings import DEFAULT_STATIONS
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 STATIONS = load_stations(DEFAULT_STATIONS)

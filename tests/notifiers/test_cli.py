@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from envalert.command.host import free_port
 from notifiers.directory import load_directory
 from notifiers.notifier import Notifier
 from notifiers.routing import Routing
 from notifiers.store import Store
-from streams.host import free_port
 from tests.conftest import envalert, wait_until
 from tests.notifiers.conftest import STATIONS, Clock, event
 
@@ -88,7 +88,7 @@ def test_the_sink_prints_what_it_receives_until_sigterm(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "streams.cli",
+            "envalert.command.cli",
             "notify",
             "sink",
             "--mail-port",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config_files import ConfigError
-from ingest.contract import Kind
-from ingest.stations import Station
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import Kind
+from envalert.core.stations import Station
 from notifiers.directory import Directory, load_directory
 
 DISTRICTS_OF_ANNEX_1 = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config_files import ConfigError
+from envalert.core.config_files import ConfigError
 from notifiers.directory import Directory
 from notifiers.routing import Match, Routing, load_routing
 from rules.events import CITY_BUREAU, WATER_BUREAU, AlertEvent, responsible_units

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.kafka import make_producer, send_until_acked
+from envalert.core.kafka import make_producer, send_until_acked
+from envalert.core.settings import KafkaSettings
 from ingest.publisher import publish_readings
-from ingest.settings import KafkaSettings
 from rules.events import AlertEvent
 from rules.model import Severity
 from tests.conftest import QUICK, Pipeline, Services, Sinks, envalert, outbox, quick_notifier_env, wait_until

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
-from ingest.stations import Station
+from envalert.core.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from envalert.core.stations import Station
 from rules.catalogue import load_catalogue
 from rules.evaluator import StationEvaluator, StationState, Transition
 from rules.model import Catalogue

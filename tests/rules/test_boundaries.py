@@ -21,15 +21,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import load_stations
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from rules.aggregations import Observation
 from rules.alerting import AlertState, Change, judge
 from rules.catalogue import load_catalogue
 from rules.evaluator import thresholds_for
 from rules.fleet import threshold_for
 from rules.model import Condition, FleetRule, Rule, Severity, breaks
-from streams.settings import DEFAULT_STATIONS
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=CHINA_STANDARD_TIME)
 #: A step short of the hysteresis, far beyond the rounding of distances (rules/alerting.py).

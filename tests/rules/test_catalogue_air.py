@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ingest.contract import Flag, Kind
+from envalert.core.contract import Flag, Kind
 from rules.model import Catalogue
 from tests.rules.conftest import T0, Run, every, reading, station
 

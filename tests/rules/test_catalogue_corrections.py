@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
-from ingest.contract import Kind
-from ingest.stations import NoiseZone
+from envalert.core.contract import Kind
+from envalert.core.stations import NoiseZone
 from rules.derived import Facts, StationNight
 from rules.evaluator import resolve, thresholds_for
 from rules.fleet import CITY, FleetEvaluator, FleetState, FleetUpdate

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.contract import Flag, Kind
+from envalert.core.contract import Flag, Kind
 from rules.model import Catalogue
 from tests.rules.conftest import T0, Run, every, reading, station
 

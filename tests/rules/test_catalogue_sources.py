@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.contract import Kind
-from ingest.stations import NoiseZone
+from envalert.core.contract import Kind
+from envalert.core.stations import NoiseZone
 from rules.model import Catalogue
 from tests.rules.conftest import T0, Run, every, reading, station
 

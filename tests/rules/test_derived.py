@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingest.contract import Flag, Kind
-from ingest.stations import NoiseZone
+from envalert.core.contract import Flag, Kind
+from envalert.core.stations import NoiseZone
 from rules.derived import DailyAir, DerivedState, Facts, NightlyNoise, deriver_for, o3_max_8h
 from tests.rules.conftest import T0, every, reading, station
 

@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import load_stations
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from rules.catalogue import load_catalogue
 from rules.evaluator import Transition
 from rules.events import alert_event, value_unit
 from rules.fleet import CITY
 from rules.model import Rule, Severity
-from streams.settings import DEFAULT_STATIONS
 from tests.rules import golden
 
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=CHINA_STANDARD_TIME)

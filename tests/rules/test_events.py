@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from ingest.contract import Kind
-from ingest.stations import Station
+from envalert.core.contract import Kind
+from envalert.core.stations import Station
 from rules.catalogue import all_rules, load_catalogue
 from rules.evaluator import Transition
 from rules.events import alert_event, responsible_units, value_unit

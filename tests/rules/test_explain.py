@@ -9,7 +9,7 @@ standard's limit). After a deliberate change, read the new text and write it bac
 
 from __future__ import annotations
 
-from ingest.contract import Kind
+from envalert.core.contract import Kind
 from rules.catalogue import all_rules, explain, load_catalogue
 from rules.model import Mean, Rule, Selector
 from tests.rules import golden

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 from rules.derived import StationDay, StationHour, StationNight
 from rules.figures import Figure, Scope, area_tags, station_day, station_hour, station_night
 

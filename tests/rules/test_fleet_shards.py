@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 from rules import figures
 from rules.derived import Facts, StationDay, StationHour, StationNight
 from rules.fleet import FleetState, Gathered, prune, shards_for

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.config_files import ConfigError
-from ingest.contract import Kind
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import Kind
 from rules.catalogue import SHIPPED, all_rules, load_catalogue
 from rules.model import Catalogue, Selector
 from tests.rules.conftest import station
@@ -136,7 +136,7 @@ def test_a_selector_takes_only_the_stations_its_lists_name(
 
 def envalert(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "rules", *args],
+        [sys.executable, "-m", "envalert.command.cli", "rules", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ingest.contract import Flag, Kind, Reading
+from envalert.core.contract import Flag, Kind, Reading
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
 from rules.catalogue import load_catalogue
 from rules.model import Aggregation

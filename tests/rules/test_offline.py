@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ingest.contract import Kind, Reading
-from ingest.stations import Station
+from envalert.core.contract import Kind, Reading
+from envalert.core.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import OfflineJudge, judge_offline
 from tests.rules.conftest import T0, every, station

@@ -7,8 +7,8 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import METRICS, Flag, Kind, Reading
-from ingest.stations import NoiseZone, Station
+from envalert.core.contract import METRICS, Flag, Kind, Reading
+from envalert.core.stations import NoiseZone, Station
 from rules.aggregations import Observation
 from rules.alerting import AlertState, judge
 from rules.catalogue import load_catalogue

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.config_files import ConfigError
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from envalert.core.stations import DEFAULT_STATIONS
 from rules.catalogue import SHIPPED, load_catalogue
 from rules.rule_tests import Suite, load_suite, run_suite
-from streams.settings import DEFAULT_STATIONS
 
 START = datetime(2026, 12, 1, tzinfo=CHINA_STANDARD_TIME)
 STATIONS = [

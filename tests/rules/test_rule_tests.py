@@ -8,9 +8,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from envalert.command.cli import main
 from rules.catalogue import all_rules, load_catalogue
 from rules.rule_tests import MAX_VALUES, expand
-from streams.cli import main
 
 SHIPPED_TESTS = sorted((Path(__file__).parents[2] / "rules" / "tests").glob("*.yaml"))
 FAILING = """

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ingest.contract import Kind
+from envalert.core.contract import Kind
 from rules.evaluator import StationEvaluator, StationState, resolve
 from rules.model import ByAttribute, Catalogue, FromStandard, FromStation, Mean
 from tests.rules.conftest import T0, Run, reading, station

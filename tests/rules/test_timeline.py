@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import Kind, Reading
+from envalert.core.contract import Kind, Reading
 from rules.catalogue import load_catalogue
 from rules.derived import DailyAir, DerivedState, Facts
 from rules.evaluator import StationEvaluator, StationState, Transition

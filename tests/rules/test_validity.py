@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingest.contract import Kind
-from ingest.stations import NoiseZone
+from envalert.core.contract import Kind
+from envalert.core.stations import NoiseZone
 from rules.aggregations import WindowState
 from rules.catalogue import all_rules, explain
 from rules.derived import DailyAir, DerivedState, NightlyNoise

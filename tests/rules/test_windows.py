@@ -16,13 +16,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
-from ingest.stations import Station, load_stations
+from envalert.core.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from rules.aggregations import Observation, WindowState, on_reading, on_tick
 from rules.catalogue import load_catalogue
 from rules.model import HourlyMean, NightLeq, Rule
 from rules.standards.validity import HOURS_FOR_8H, HOURS_FOR_A_DAY, HOURS_FOR_A_NIGHT
-from streams.settings import DEFAULT_STATIONS
 
 #: Midnight: every window ends on a whole hour, and a night (22:00–06:00) fits in a day.
 START = datetime(2026, 12, 1, 0, 0, tzinfo=CHINA_STANDARD_TIME)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import load_stations
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from notifiers.directory import load_directory
 from simulators.fleet import scaled, write_catalogue
-from simulators.generators import FLEET, StationSeries
+from simulators.generators import StationSeries
 
-STATIONS = load_stations(FLEET)
+STATIONS = load_stations(DEFAULT_STATIONS)
 
 
 def test_a_thousand_stations_are_the_catalogue_and_copies_of_it(tmp_path: Path) -> None:

@@ -6,14 +6,14 @@ import math
 import statistics
 from datetime import datetime, timedelta
 
-from ingest.contract import CHINA_STANDARD_TIME, Reading
-from ingest.stations import Station, load_stations
+from envalert.core.contract import CHINA_STANDARD_TIME, Reading
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from rules.catalogue import SHIPPED, load_catalogue
 from rules.offline import judge_offline
 from rules.standards.noise import is_night, night_of
-from simulators.generators import FLEET, StationSeries, baseline
+from simulators.generators import StationSeries, baseline
 
-STATIONS = load_stations(FLEET)
+STATIONS = load_stations(DEFAULT_STATIONS)
 HOUR, TEN_MINUTES = timedelta(hours=1), timedelta(minutes=10)
 
 

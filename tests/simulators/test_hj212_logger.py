@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import Kind
+from envalert.core.contract import Kind
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.publisher import message_of
-from ingest.stations import load_stations
 from simulators.fleet import write_catalogue
-from simulators.generators import FLEET
 from simulators.hj212_logger import data_packet, resolved
 from simulators.scenarios import load_scenario
 from tests.conftest import Services, envalert, wait_until
@@ -23,7 +22,7 @@ SCENARIO = "scr-catalyst-failure"
 
 
 def test_a_reading_becomes_a_real_time_data_packet_of_its_logger() -> None:
-    stations = load_stations(FLEET)
+    stations = load_stations(DEFAULT_STATIONS)
     reading = next(r for r in load_scenario(SCENARIO).readings(stations) if r.kind is Kind.AMMONIA)
     packet = data_packet(reading, resolved(stations, {"ENVALERT_HJ212_PASSWORD": "7c1e0a"})[reading.station])
     assert packet is not None and (packet.cn, packet.st, packet.flag, packet.pw) == (
@@ -40,7 +39,7 @@ def test_a_reading_becomes_a_real_time_data_packet_of_its_logger() -> None:
 
 @pytest.mark.integration
 def test_simulate_over_hj212_delivers_what_mqtt_would(services: Services, tmp_path: Path) -> None:
-    fleet = load_stations(FLEET)
+    fleet = load_stations(DEFAULT_STATIONS)
     chosen = {sid: s for sid, s in fleet.items() if s.kind in {Kind.AMMONIA, Kind.AIR}}
     catalogue = tmp_path / "stations.yaml"
     write_catalogue(chosen, catalogue)

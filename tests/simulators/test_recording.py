@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, Kind, Reading
 from ingest.publisher import Message, message_of
 from simulators.recording import RecordingError, event_time, read_messages, recorded_line
 from simulators.replay import paced

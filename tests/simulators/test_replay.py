@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from envalert.command.stack import ManagedService
+from envalert.core.contract import CHINA_STANDARD_TIME, Kind, Reading
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.access import Account, Grant
-from ingest.contract import CHINA_STANDARD_TIME, Kind, Reading
 from ingest.publisher import Message, WindowedPublisher, message_of
-from ingest.stations import load_stations
-from simulators.generators import FLEET
 from simulators.recording import read_messages, recorded_line
 from simulators.replay import progress_file
-from streams.stack import ManagedService
 from tests.conftest import (
     Pipeline,
     Services,
@@ -34,7 +33,7 @@ from tests.conftest import (
     write_catalogue,
 )
 
-FULL_FLEET_VOCS = load_stations(FLEET)["ZZ-VOC-SJ01"].model_dump(
+FULL_FLEET_VOCS = load_stations(DEFAULT_STATIONS)["ZZ-VOC-SJ01"].model_dump(
     mode="json", exclude={"id"}, exclude_defaults=True
 )
 
@@ -48,7 +47,7 @@ def lines(path: Path) -> int:
 @contextmanager
 def recording(path: Path, env: dict[str, str], *options: str) -> Iterator[None]:
     recorder = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "record", str(path), *options],
+        [sys.executable, "-m", "envalert.command.cli", "record", str(path), *options],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config_files import ConfigError
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import load_stations
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from simulators.generators import FLEET
 from simulators.scenarios import load_scenario, shipped
 
-STATIONS = load_stations(FLEET)
+STATIONS = load_stations(DEFAULT_STATIONS)
 
 
 def test_every_kind_of_episode_the_issue_names_is_shipped() -> None:

@@ -10,17 +10,16 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.contract import Kind
-from ingest.stations import Station, load_stations
+from envalert.core.contract import Kind
+from envalert.core.stations import DEFAULT_STATIONS, Station, load_stations
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
-from simulators.generators import FLEET
 from simulators.scenarios import Scenario, load_scenario, shipped
 from tests.conftest import Pipeline, Services, envalert, wait_until
 
 pytestmark = pytest.mark.integration
 
-FULL_FLEET = load_stations(FLEET)
+FULL_FLEET = load_stations(DEFAULT_STATIONS)
 LATENESS = timedelta(seconds=60)  # the worker's default allowed lateness
 
 

@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ingest.contract import METRICS, Kind, Reading
+from envalert.core.contract import METRICS, Kind, Reading
 from rules.catalogue import SHIPPED
 
 DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, EPOCH, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, EPOCH, Kind, Reading
+from envalert.core.stations import Station
 from ingest.publisher import publish_readings
-from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from tests.conftest import (

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, METRICS, Kind, Reading
+from envalert.core.stations import Station
 from ingest.publisher import publish_readings
-from ingest.stations import Station
 from rules.catalogue import load_catalogue
 from rules.offline import judge_offline
 from streams.settings import WorkerSettings

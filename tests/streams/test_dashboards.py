@@ -11,13 +11,13 @@ from typing import Any
 
 import yaml
 
-from ingest.contract import CHINA_STANDARD_TIME, METRICS
-from ingest.stations import Station
+from envalert.core.contract import CHINA_STANDARD_TIME, METRICS
+from envalert.core.stations import Station
 from rules.catalogue import all_rules, load_catalogue
 from rules.events import alert_event
 from rules.figures import late_reading
 from rules.offline import judge_offline
-from streams.influx import alert_line
+from streams.points import alert_line
 from tests.rules.conftest import T0
 from tests.streams.fleets import a_day_of, fleet_of
 

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.contract import Flag, Kind, Reading
-from ingest.stations import NoiseZone, Station
-from streams.influx import (
+from envalert.core.contract import Flag, Kind, Reading
+from envalert.core.influx import (
     InfluxRefusedError,
     InfluxUnavailableError,
     V1Writer,
@@ -18,6 +17,7 @@ from streams.influx import (
     influxql,
     reading_line,
 )
+from envalert.core.stations import NoiseZone, Station
 from streams.settings import WorkerSettings
 from tests.conftest import Services
 

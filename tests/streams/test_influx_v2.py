@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from ingest.contract import Kind, Reading
+from envalert.command.host import apt_install, free_port, port_open
+from envalert.command.stack import ManagedService
+from envalert.core.contract import Kind, Reading
+from envalert.core.influx import InfluxUnavailableError, V2Writer, reading_line
+from envalert.core.stations import Station
 from ingest.publisher import publish_readings
-from ingest.stations import Station
-from streams.host import apt_install, free_port, port_open
-from streams.influx import InfluxUnavailableError, V2Writer, reading_line
 from streams.settings import WorkerSettings
-from streams.stack import ManagedService
 from tests.conftest import Pipeline, Services, wait_until
 from tests.streams.test_pipeline import fleet, readings
 

@@ -17,15 +17,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.footprint import FootprintSampler, Levels
 from bench.soak import SMALL_RETENTION, SMALL_SEGMENTS
-from ingest.contract import Kind
-from ingest.kafka import partitions_of
+from envalert.command.host import free_port
+from envalert.command.kafka_local import Kafka
+from envalert.command.stack import ManagedService
+from envalert.core.contract import Kind
+from envalert.core.kafka import partitions_of
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.publisher import publish_readings
-from ingest.stations import load_stations
 from simulators.fleet import scaled
-from simulators.generators import FLEET, baseline
-from streams.host import free_port
-from streams.kafka_local import Kafka
-from streams.stack import ManagedService
+from simulators.generators import baseline
 from tests.conftest import Pipeline, Services, wait_until
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def stored(services: Services) -> int:
 def test_a_minute_of_readings_leaves_kafka_flat_and_loses_none(
     services: Services, pipeline_factory: Callable[..., Pipeline]
 ) -> None:
-    fleet = scaled(load_stations(FLEET), STATIONS)
+    fleet = scaled(load_stations(DEFAULT_STATIONS), STATIONS)
     end = START + RATE * SECONDS // STATIONS * STEP
     sent = list(baseline(fleet.values(), START, end, STEP))
     stations = {sid: station.model_dump(mode="json", exclude={"id"}) for sid, station in fleet.items()}

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ingest.contract import METRICS, Flag, Kind, Reading
-from ingest.kafka import ensure_topics
+from envalert.core.contract import METRICS, Flag, Kind, Reading
+from envalert.core.kafka import ensure_topics
+from envalert.core.settings import KafkaSettings
 from ingest.publisher import publish_readings
-from ingest.settings import KafkaSettings
 from tests.conftest import Pipeline, Services, kafka_records, wait_until
 from tests.streams.test_alerting import SCR, hourly
 

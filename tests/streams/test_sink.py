@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from streams.influx import InfluxRefusedError, InfluxUnavailableError
+from envalert.core.influx import InfluxRefusedError, InfluxUnavailableError
 from streams.sink import RetryingSink
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 from streams.ticks import ROUND_SECONDS, SLICE_STATIONS, Rounds, Slices, Tick, TickPacer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=CHINA_STANDARD_TIME)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.core.contract import CHINA_STANDARD_TIME
 from streams.watermarks import Watermarks, home_partitions
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=CHINA_STANDARD_TIME)

@@ -17,7 +17,7 @@ from aiokafka.client import AIOKafkaClient
 from click.testing import CliRunner
 
 import streams.fleet  # noqa: F401  (the tables)
-from streams import cli
+from envalert.command import cli
 from streams.app import app
 from tests.conftest import Services
 

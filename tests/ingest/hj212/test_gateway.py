@@ -22,12 +22,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
+from envalert.command.host import free_port
+from envalert.core.contract import CHINA_STANDARD_TIME
 from ingest.hj212.frame import Frame, FrameReader, build_frame
 from ingest.hj212.gateway import READY
 from ingest.hj212.packet import parse_segment
 from ingest.mqtt import make_client
-from streams.host import free_port
 from tests.conftest import Pipeline, Services, wait_until, write_catalogue
 from tests.streams.test_alerting import SCR
 
@@ -79,7 +79,10 @@ def gateway(services: Services, catalogue: Path, folder: Path, **settings: str) 
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "hj212"], stdout=out, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-m", "envalert.command.cli", "hj212"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     try:
         wait_until(lambda: READY in log.read_text() or process.poll() is not None, 30, "the gateway ready")

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from envalert.command.host import free_port
+from envalert.command.stack import ManagedService, Mosquitto
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.access import Account, Grant
 from ingest.hj212.frame import FrameReader, build_frame
 from ingest.hj212.gateway import GatewayConfigError, loggers
 from ingest.hj212.packet import parse_segment
-from ingest.stations import load_stations
-from simulators.generators import FLEET
-from streams.host import free_port
-from streams.stack import ManagedService, Mosquitto
 from tests.conftest import Services, broker_env, envalert, guarded_mosquitto, wait_until, write_catalogue
 from tests.ingest.hj212.test_gateway import MN, PASSWORD, START, STATIONS, answers, data_frame, gateway
 
@@ -99,7 +98,7 @@ def test_with_the_broker_away_and_its_window_full_the_gateway_still_serves_and_s
 
 def test_no_logger_password_is_shipped(tmp_path: Path) -> None:
     """Every logger of the shipped fleet once fell back to 212212."""
-    stations = load_stations(FLEET)
+    stations = load_stations(DEFAULT_STATIONS)
     assert any(station.hj212 for station in stations.values())
     with pytest.raises(GatewayConfigError, match="ENVALERT_HJ212_PASSWORD is not set"):
         loggers(stations, environ={})

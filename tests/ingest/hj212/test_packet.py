@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from envalert.core.contract import CHINA_STANDARD_TIME, Flag, Kind, Reading
+from envalert.core.stations import Station
 from ingest.hj212.mapping import DEFAULT_FACTORS, reading_of
 from ingest.hj212.packet import MAX_PARTS, Packet, PacketError, answer, joined, parse_segment
-from ingest.stations import Station
 
 SCR = Station(id="ZZ-NH3-T01", kind=Kind.AMMONIA, name="1号机组SCR出口", district="荥阳市", unit_type="SCR")
 AIR = Station(id="ZZ-AIR-T01", kind=Kind.AIR, name="测试站", district="金水区")

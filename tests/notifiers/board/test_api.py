@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ingest.config_files import ConfigError
+from envalert.core.config_files import ConfigError
 from notifiers.board.api import ROUTES, Board, start_board
 from notifiers.board.users import BoardUsers
 from notifiers.directory import Directory

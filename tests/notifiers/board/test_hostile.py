@@ -17,13 +17,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 
+from envalert.command.host import free_port
 from notifiers.board.api import Board, start_board
 from notifiers.directory import Directory
 from notifiers.routing import Routing
 from notifiers.silences import Silence
 from rules.events import AlertEvent
 from rules.model import Severity
-from streams.host import free_port
 from tests.notifiers.board.conftest import TOKEN, make_board
 from tests.notifiers.board.test_browser import click, waiting
 from tests.notifiers.conftest import event

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config_files import ConfigError
+from envalert.core.config_files import ConfigError
 from notifiers.board.users import load_users
 from notifiers.directory import load_directory
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from ingest.contract import CHINA_STANDARD_TIME
-from ingest.stations import NoiseZone
+from envalert.core.contract import CHINA_STANDARD_TIME
+from envalert.core.stations import NoiseZone
 from rules.standards.noise import is_night, limit, night_end, night_of
 
 Z = NoiseZone

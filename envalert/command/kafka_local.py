@@ -21,7 +21,7 @@ from pathlib import Path
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from streams.host import StackError, apt_install, port_open
+from envalert.command.host import StackError, apt_install, port_open
 
 #: The Kafka release the local stack runs, and the Log4j 2 binding that lets its SLF4J logging
 #: out (the release's own ``libs/`` has it; the Maven artifact does not depend on it).

@@ -8,8 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ingest.config_files import load_yaml
-from ingest.contract import Kind, StationId
+from envalert.core.config_files import load_yaml
+from envalert.core.contract import Kind, StationId
+
+#: The shipped catalogue, and every process's default: the 39 stations of Zhengzhou's networks that
+#: the plan names (air, noise, groundwater, VOCs, ammonia slip), which the simulators also play.
+DEFAULT_STATIONS = Path(__file__).with_name("stations.yaml")
 
 
 class NoiseZone(StrEnum):

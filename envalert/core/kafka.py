@@ -9,12 +9,10 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import (
     CorruptRecordException,
     InvalidTimestampError,
@@ -25,8 +23,8 @@ from aiokafka.errors import (
     for_code,
 )
 
-from ingest.contract import EXCERPT_BYTES, RejectedMessage
-from ingest.settings import KafkaSettings
+from envalert.core.contract import EXCERPT_BYTES, RejectedMessage
+from envalert.core.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -112,27 +110,6 @@ async def _warn_of_other_settings(admin: AIOKafkaAdminClient, wanted: dict[str, 
                 )  # fmt: skip
 
 
-def track_every_sent_topic() -> None:
-    """Make every aiokafka client keep the metadata of each topic it has sent to, as Java's does.
-
-    aiokafka tracks a topic only if its first send finds it missing from the cluster view. A topic
-    known from the all-topics fetch at start is not tracked, so the first fetch for a new topic
-    forgets it: its batches then have no leader and wait for their expiry (Faust: 20 min). In CI
-    the worker's changelog writes stopped for minutes after its first send to ``ticks`` or
-    ``alerts``, created after the worker started (docs/PERFORMANCE.md, "the producer stall")."""
-    wait_on_metadata = AIOKafkaClient._wait_on_metadata
-    if getattr(wait_on_metadata, "tracks_sent_topics", False):
-        return
-
-    async def wait_and_track(client: AIOKafkaClient, topic: str) -> Any:
-        partitions = await wait_on_metadata(client, topic)
-        client.add_topic(topic)  # a no-op once tracked
-        return partitions
-
-    wait_and_track.tracks_sent_topics = True  # type: ignore[attr-defined]
-    AIOKafkaClient._wait_on_metadata = wait_and_track
-
-
 def group_session(settings: KafkaSettings) -> tuple[float, float]:
     """A consumer group member's session timeout and heartbeat interval, in seconds: three
     heartbeats a session, as Kafka advises."""
@@ -141,7 +118,6 @@ def group_session(settings: KafkaSettings) -> tuple[float, float]:
 
 def make_producer(settings: KafkaSettings) -> AIOKafkaProducer:
     """A producer whose retries after a lost ack neither double nor reorder a record."""
-    track_every_sent_topic()
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",

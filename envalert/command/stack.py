@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from envalert.command.host import StackError, apt_install, port_open
+from envalert.command.kafka_local import Kafka
 from ingest.access import BrokerAccess, dynamic_security
-from streams.host import StackError, apt_install, port_open
-from streams.kafka_local import Kafka
 
 
 def dynamic_security_plugin() -> Path:

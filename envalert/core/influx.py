@@ -18,11 +18,9 @@ from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from ingest.contract import Reading
-from ingest.stations import Station
-from rules.events import AlertEvent
-from rules.figures import Figure
-from streams.settings import WorkerSettings
+from envalert.core.contract import Reading
+from envalert.core.settings import InfluxSettings
+from envalert.core.stations import Station
 
 #: Statuses that mean the data itself is wrong (bad line, field type conflict, too large).
 REFUSED_STATUSES = {400, 413, 422}
@@ -47,27 +45,6 @@ def reading_line(reading: Reading, station: Station | None) -> str:
     return str(point.time(reading.ts, WritePrecision.NS).to_line_protocol())
 
 
-def alert_line(event: AlertEvent) -> str:
-    """One transition as one point of measurement ``alerts``, at its event time."""
-    point = Point("alerts").tag("rule", event.rule).tag("subject", event.subject).tag("state", event.state)
-    point.tag("severity", event.severity.value if event.severity else "none")
-    if event.district:
-        point.tag("district", event.district)
-    point.field("value", float(event.value)).field("threshold", float(event.threshold))
-    point.field("window", event.window).field("message_zh", event.message_zh).field("key", event.key)
-    point.field("started_at", event.started_at.isoformat())
-    return str(point.time(event.event_time, WritePrecision.NS).to_line_protocol())
-
-
-def figure_line(figure: Figure) -> str:
-    point = Point(figure.measurement)
-    for tag, tag_value in figure.tags.items():
-        point.tag(tag, tag_value)
-    for name, value in figure.fields.items():
-        point.field(name, value)
-    return str(point.time(figure.at, WritePrecision.NS).to_line_protocol())
-
-
 def _classify(status: int, detail: str, where: str) -> Exception:
     if status in REFUSED_STATUSES:
         return InfluxRefusedError(f"{where} refused the points ({status}): {detail}")
@@ -88,7 +65,7 @@ class InfluxWriter(Protocol):
 class V1Writer:
     """InfluxDB ≤ 1.7: ``POST /write?db=…&precision=ns``, as Telegraf's influxdb output does."""
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: InfluxSettings) -> None:
         self.address = f"{settings.influx_url} (v1, database {settings.influx_database})"
         self._base = settings.influx_url.rstrip("/")
         self._database = settings.influx_database
@@ -131,7 +108,7 @@ class V1Writer:
 class V2Writer:
     """InfluxDB 2.x, 3.x and 1.8+ through influxdb-client's async write API."""
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: InfluxSettings) -> None:
         self.address = f"{settings.influx_url} (v2, bucket {settings.influx_bucket})"
         self._bucket = settings.influx_bucket
         token = settings.influx_token.get_secret_value() if settings.influx_token else ""
@@ -158,7 +135,7 @@ class V2Writer:
         await self._client.close()
 
 
-def make_writer(settings: WorkerSettings) -> InfluxWriter:
+def make_writer(settings: InfluxSettings) -> InfluxWriter:
     return V2Writer(settings) if settings.influx_api == "v2" else V1Writer(settings)
 
 

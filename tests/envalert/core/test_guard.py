@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.guard import AddressGuard, GuardLimits, LogBudget
+from envalert.core.guard import AddressGuard, GuardLimits, LogBudget
 
 
 class Clock:

@@ -26,7 +26,7 @@ def launch(name: str, log: Path, env: dict[str, str] | None = None) -> subproces
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", *COMMANDS[name]],
+            [sys.executable, "-m", "envalert.command.cli", *COMMANDS[name]],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env if env is not None else dict(os.environ),

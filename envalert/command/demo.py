@@ -18,22 +18,22 @@ from pathlib import Path
 import click
 import yaml
 
-from ingest.contract import CHINA_STANDARD_TIME, Reading
-from ingest.kafka import read_topic
+from envalert.command import processes
+from envalert.command.demo_board import demo_board_users, metric_samples, show_board
+from envalert.command.host import free_port
+from envalert.command.local_accounts import LocalAccounts, env_for
+from envalert.core.contract import CHINA_STANDARD_TIME, Reading
+from envalert.core.influx import influx_execute, influxql
+from envalert.core.kafka import read_topic
+from envalert.core.signals import wait_until_signalled
+from envalert.core.stations import Station, load_stations
 from ingest.publisher import WindowedPublisher, publish_readings
 from ingest.settings import BridgeSettings, MqttSettings
-from ingest.signals import wait_until_signalled
-from ingest.stations import Station, load_stations
 from notifiers.routing import load_routing
 from notifiers.settings import NotifierSettings
 from notifiers.sinks import Inbox, MailSink, Received, WebhookSink
 from notifiers.store import Store
 from simulators.scenarios import Scenario, load_scenario
-from streams import processes
-from streams.demo_board import demo_board_users, metric_samples, show_board
-from streams.host import free_port
-from streams.influx import influx_execute, influxql
-from streams.local_accounts import LocalAccounts, env_for
 from streams.settings import WorkerSettings
 
 #: A few messages a broken station might send, to show the dead-letter topic at work.

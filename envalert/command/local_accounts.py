@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from envalert.core.stations import Station
 from ingest.access import Account, BrokerAccess, broker_access, station_password
-from ingest.stations import Station
 
 FILE = "mqtt-accounts.json"
 

@@ -16,10 +16,15 @@ from urllib.parse import urlsplit
 import click
 from pydantic import SecretStr
 
-from ingest.config_files import ConfigError
-from ingest.settings import LOG_FORMAT, BridgeSettings, GatewaySettings
-from ingest.signals import run_until_signalled, stop_on_signal
-from ingest.stations import load_stations
+from envalert.command import processes
+from envalert.command.host import StackError, install_system_packages
+from envalert.command.local_accounts import HJ212_PASSWORD, bridge_account, env_for, local_accounts
+from envalert.core import compat
+from envalert.core.config_files import ConfigError
+from envalert.core.settings import LOG_FORMAT
+from envalert.core.signals import run_until_signalled, stop_on_signal
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
+from ingest.settings import BridgeSettings, GatewaySettings
 from notifiers.cli import notify
 from rules.catalogue import SHIPPED as SHIPPED_RULES
 from rules.catalogue import all_rules, explain, load_catalogue
@@ -27,19 +32,16 @@ from rules.durations import format_duration
 from rules.model import Catalogue
 from rules.rule_tests import load_suite, run_suite
 from simulators.cli import record_command, replay_command, simulate
-from streams import processes
 from streams.collector import tune_for_latency
-from streams.host import StackError, install_system_packages
-from streams.local_accounts import HJ212_PASSWORD, bridge_account, env_for, local_accounts
-from streams.settings import DEFAULT_STATIONS, WorkerSettings
+from streams.settings import WorkerSettings
 
 if TYPE_CHECKING:
-    from streams.stack import ManagedService
+    from envalert.command.stack import ManagedService
 
 
 def _stack(folder: Path, *, starting: bool = False) -> list[ManagedService]:
     """The local services; only starting them needs the broker's accounts (made on first start)."""
-    from streams.stack import local_stack  # brings aiokafka: not for every command
+    from envalert.command.stack import local_stack  # brings aiokafka: not for every command
 
     bridge, worker = BridgeSettings(), WorkerSettings()
     kafka_port = int(bridge.kafka_bootstrap.rsplit(":", 1)[1])
@@ -75,6 +77,7 @@ def main() -> None:
 
     Settings come from ENVALERT_* environment variables (see README.md).
     """
+    compat.apply()
 
 
 main.add_command(notify)
@@ -102,7 +105,7 @@ def stack_install(browser: bool) -> None:
 
 def fetch_kafka() -> Path:
     """The Kafka release's jars, saying so when they have to be fetched (43 MB, once)."""
-    from streams.kafka_local import KAFKA_VERSION, fetch_release, release_cache
+    from envalert.command.kafka_local import KAFKA_VERSION, fetch_release, release_cache
 
     cached = release_cache() / "libs"
     if not cached.is_dir():
@@ -342,7 +345,7 @@ def worker(loglevel: str) -> None:
     """Run the Faust worker: readings stored and judged, the city's figures, alerts to Kafka."""
     from aiokafka.errors import KafkaError
 
-    from ingest.kafka import ensure_topics
+    from envalert.core.kafka import ensure_topics
 
     try:
         import streams.fleet  # noqa: F401  (registers the agents on the app)
@@ -402,7 +405,7 @@ def run(folder: Path) -> None:
 def demo(folder: Path, scenario: str, keep_running: bool, watch: bool) -> None:
     """Start the local stack and the pipeline, publish two days of the simulated fleet with an
     episode of every alert family, and show what arrived, the alerts and the notifications."""
-    from streams.demo import run_demo
+    from envalert.command.demo import run_demo
 
     click.get_current_context().invoke(stack_up, folder=folder)
     accounts = local_accounts(folder)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config_files import ConfigError
-from ingest.contract import Kind
-from ingest.stations import load_stations
-from streams.settings import DEFAULT_STATIONS
+from envalert.core.config_files import ConfigError
+from envalert.core.contract import Kind
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 
 
 def test_the_shipped_catalogue_loads_and_covers_every_kind() -> None:
@@ -61,7 +60,7 @@ def test_the_worker_refuses_to_start_with_a_bad_catalogue(tmp_path: Path) -> Non
     path = tmp_path / "stations.yaml"
     path.write_text(BAD)
     worker = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "worker"],
+        [sys.executable, "-m", "envalert.command.cli", "worker"],
         env={**os.environ, "ENVALERT_STATIONS_FILE": str(path)},
         capture_output=True,
         text=True,

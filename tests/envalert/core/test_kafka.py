@@ -13,8 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from ingest.kafka import ensure_topics, read_topic, topic_config, track_every_sent_topic
-from ingest.settings import KafkaSettings
+from envalert.core import compat
+from envalert.core.kafka import ensure_topics, read_topic, topic_config
+from envalert.core.settings import KafkaSettings
 from tests.conftest import Services
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_topic_created_after_start_does_not_strand_records_for_a_known_topic(services: Services) -> None:
     settings = KafkaSettings(kafka_bootstrap=services.kafka_bootstrap)
-    track_every_sent_topic()
+    compat.apply()
 
     async def send_across_a_new_topic() -> None:
         await ensure_topics(settings, ["known"])
@@ -119,9 +120,9 @@ def test_an_existing_topic_is_left_as_it_is_with_a_warning_where_its_retention_d
             await admin.close()
         await ensure_topics(settings, ["readings", "alerts"])
 
-    with caplog.at_level(logging.WARNING, logger="ingest.kafka"):
+    with caplog.at_level(logging.WARNING, logger="envalert.core.kafka"):
         asyncio.run(made_elsewhere_then_ensured())
-    (warning,) = [record.getMessage() for record in caplog.records if record.name == "ingest.kafka"]
+    (warning,) = [record.getMessage() for record in caplog.records if record.name == "envalert.core.kafka"]
     assert "Kafka topic readings keeps retention.ms=604800000" in warning
     assert "retention.ms=-1" in warning and f"retention.bytes={1024 << 20}" in warning
     assert "kafka-configs.sh" in warning, "and says how to change it"

@@ -10,7 +10,7 @@ import pytest
 
 STOPPED_BY = """
 import os, signal
-from ingest.signals import stop_on_signal
+from envalert.core.signals import stop_on_signal
 before = signal.getsignal(signal.{name})
 with stop_on_signal() as stopped:
     with stopped._cond:  # where a signal can find the main thread: inside the event's own wait

@@ -21,8 +21,8 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 def connected_to_itself(probe: socket.socket) -> bool:
     """A connection to a free local port succeeds when the kernel happens to give the probe that
-    same port as its own (TCP simultaneous open): nobody listens there. Once in CI a test's stack
-    refused to start, its free port "taken by another program"."""
+    same port as its own (TCP simultaneous open): nobody listens there, and taking the port for
+    used would refuse to start a stack on a free port "taken by another program"."""
     return bool(probe.getsockname() == probe.getpeername())
 
 

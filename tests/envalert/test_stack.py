@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.host import connected_to_itself, free_port, port_open
+from envalert.command.host import connected_to_itself, free_port, port_open
 from tests.conftest import envalert
 
 pytestmark = pytest.mark.integration

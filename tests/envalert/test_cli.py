@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import Kind, Reading
+from envalert.command import processes
+from envalert.command.host import free_port
+from envalert.core.contract import Kind, Reading
+from envalert.core.stations import DEFAULT_STATIONS, load_stations
 from ingest.publisher import publish_readings
-from ingest.stations import load_stations
-from simulators.generators import FLEET
 from simulators.scenarios import load_scenario
-from streams import processes
-from streams.host import free_port
 from tests.conftest import Services, envalert, wait_until
 
 pytestmark = pytest.mark.integration
@@ -38,7 +37,7 @@ def test_the_demo_shows_every_alert_family_judged_and_delivered(tmp_path: Path) 
     demo = envalert("demo", env=env, cwd=tmp_path, timeout=280)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     expects = load_scenario("demo").expects
-    readings = len(load_scenario("demo").readings(load_stations(FLEET)))
+    readings = len(load_scenario("demo").readings(load_stations(DEFAULT_STATIONS)))
     assert f"{readings} of {readings} readings stored" in demo.stdout
     assert "readings.rejected: 3 refused messages" in demo.stdout
     assert f"alert transitions of {len(expects)} rules; the first of each rule:" in demo.stdout
@@ -71,7 +70,7 @@ def test_run_starts_bridge_worker_and_notifier_and_stops_them_on_a_signal(
         "ENVALERT_WORKER_WEB_PORT": str(free_port()),
     }
     # SIGINT ignored, as a shell starts a background job: Python then raises no KeyboardInterrupt.
-    command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m streams.cli run"
+    command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m envalert.command.cli run"
     run = subprocess.Popen(["sh", "-c", command], env=env, cwd=tmp_path, start_new_session=True)
     try:
         logs = tmp_path / ".envalert" / "logs"

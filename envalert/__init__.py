@@ -1,0 +1,2 @@
+"""envalert: ``command/`` is what people type, above everything; ``core/`` is what every part
+shares, below everything."""

@@ -1,0 +1,1 @@
+"""The ``envalert`` command, and the local stack and demo it runs: above every other folder."""
