@@ -23,7 +23,7 @@ test: install
 	$(BIN)/pytest -m "not integration" -n 2 --dist worksteal
 	$(BIN)/pytest -m integration
 
-# Benchmarks (issue #9): a throwaway stack, its raw ceilings, then our figures; bench/results.json.
+# Benchmarks: a throwaway stack, its raw ceilings, then our figures; bench/results.json.
 bench: install
 	$(BIN)/python -m bench.run
 

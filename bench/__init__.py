@@ -1,1 +1,1 @@
-"""Benchmarks (issue #9): each starts its own local stack and prints its figures; `make bench`."""
+"""Benchmarks: each starts its own local stack and prints its figures; `make bench`."""

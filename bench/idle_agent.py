@@ -16,11 +16,16 @@ from pathlib import Path
 
 from faust.types import StreamT
 
-from streams.app import App, heartbeat_seconds, session_seconds, settings
+from envalert.core.kafka import group_session
+from streams.app import App
+from streams.settings import WorkerSettings
 
 TOPIC = os.environ.get("BENCH_FAUST_TOPIC", "bench")
 COUNT = int(os.environ.get("BENCH_FAUST_COUNT", "0"))
 OUT = Path(os.environ.get("BENCH_FAUST_OUT", "idle-agent.json"))
+
+settings = WorkerSettings()
+session_seconds, heartbeat_seconds = group_session(settings)
 
 app = App(
     "bench-idle-agent",

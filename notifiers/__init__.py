@@ -1,1 +1,1 @@
-"""Notifications to the responsible units (issue #5)."""
+"""Notifications to the responsible units: routing, lifecycle, outbox, delivery, the live board."""

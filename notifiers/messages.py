@@ -1,20 +1,20 @@
 """Notices as text people read: Chinese and English, short (SMS, chat) and long (mail, webhook).
 
-The wording lives in Jinja2 templates (notifiers/templates), so a monitoring centre can change it
-without touching code; this module only gives them the facts and a few filters.
+The layout lives in Jinja2 templates (notifiers/templates), so a monitoring centre can change it
+without touching code; the words and formats an alert is shown with everywhere (severity, units,
+numbers, Beijing time) come from rules/events.py, as in the alert's own messages on Kafka.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from envalert.core.contract import CHINA_STANDARD_TIME
 from notifiers.directory import Contact, Unit
 from notifiers.lifecycle import Notice
-from rules.events import SEVERITY_ZH, UNIT_ZH
+from rules.events import SEVERITY_ZH, UNIT_ZH, beijing, number
 
 
 def lasted_zh(span: timedelta) -> str:
@@ -35,14 +35,6 @@ def lasted_en(span: timedelta) -> str:
     hours, minutes = divmod(rest, 60)
     parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
     return " ".join(part for part in parts if part) or "under a minute"
-
-
-def number(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
-
-
-def beijing(moment: datetime) -> str:
-    return f"{moment.astimezone(CHINA_STANDARD_TIME):%m-%d %H:%M}"
 
 
 @cache

@@ -1,1 +1,1 @@
-"""Alert rules: the plan's and the national standards' thresholds (issue #3)."""
+"""Alert rules: the plan's and the national standards' thresholds, judged by pure functions."""

@@ -95,8 +95,14 @@ def responsible_units(roles: list[Role], district: str | None, station: Station 
     return list(dict.fromkeys(names))
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """A reading or a limit as people read it: four significant digits, whole above 10,000."""
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+
+
+def beijing(moment: datetime) -> str:
+    """A moment to the minute, in Beijing time, as every alert and notice gives it."""
+    return f"{moment.astimezone(CHINA_STANDARD_TIME):%m-%d %H:%M}"
 
 
 def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station | None) -> AlertEvent:
@@ -108,12 +114,12 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
     unit = value_unit(rule)
     where_zh = f"{station.name}（{station.district}）" if station else transition.subject
     where_en = f"{station.name} ({station.district}, {station.id})" if station else transition.subject
-    since = transition.started_at.astimezone(CHINA_STANDARD_TIME)
-    shown = f"{_number(transition.value)} {unit}".strip()
-    limit = f"{_number(transition.threshold)} {unit}".strip()
+    since = beijing(transition.started_at)
+    shown = f"{number(transition.value)} {unit}".strip()
+    limit = f"{number(transition.threshold)} {unit}".strip()
     unit_zh = UNIT_ZH.get(unit, unit)
-    shown_zh = f"{_number(transition.value)} {unit_zh}".strip()
-    limit_zh = f"{_number(transition.threshold)} {unit_zh}".strip()
+    shown_zh = f"{number(transition.value)} {unit_zh}".strip()
+    limit_zh = f"{number(transition.threshold)} {unit_zh}".strip()
     label_zh = STATE_ZH[transition.state] + (
         f"·{SEVERITY_ZH[transition.severity]}"
         if transition.severity and transition.state != "resolved"
@@ -124,11 +130,11 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
     )
     message_zh = (
         f"【{label_zh}】{where_zh} {rule.title.zh}：{transition.window_zh} {shown_zh}，阈值 {limit_zh}，"
-        f"自 {since:%m-%d %H:%M} 起。依据：{rule.source}"
+        f"自 {since} 起。依据：{rule.source}"
     )
     message_en = (
         f"[{label_en}] {where_en} {rule.title.en}: {transition.window} {shown}, threshold {limit}, "
-        f"since {since:%m-%d %H:%M} (Beijing time). Source: {rule.source}"
+        f"since {since} (Beijing time). Source: {rule.source}"
     )
     severity = transition.severity.value if transition.severity else "none"
     return AlertEvent(

@@ -34,7 +34,7 @@ class Severity(StrEnum):
 
 
 class Role(StrEnum):
-    """Who is told, resolved to units by the notifiers' directory (issue #5)."""
+    """Who is told, resolved to units by the notifiers' directory."""
 
     DISTRICT = "district"  # the district/county government or development zone (附件1)
     DISTRICT_BRANCH = "district_branch"  # the district branch of 市生态环境局

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from faust.streams import Stream
@@ -18,26 +17,16 @@ from pydantic import BaseModel, ValidationError
 
 from envalert.core.contract import Reading
 from envalert.core.influx import make_writer, reading_line
-from envalert.core.kafka import rejected_record
-from envalert.core.stations import Station, load_stations
 from rules.events import AlertEvent
 from rules.figures import Figure
-from streams.app import alerts_topic, app, derived_topic, readings_topic, rejected_topic, settings
+from streams.app import Worker
 from streams.metrics import STORED
 from streams.points import alert_line, figure_line
 from streams.sink import RetryingSink
 
 log = logging.getLogger(__name__)
-#: Loaded when the worker imports its agents, so a bad catalogue stops it at start.
-stations: dict[str, Station] = load_stations(settings.stations_file)
 REPORT_SECONDS = 10.0
 Record = TypeVar("Record", bound=BaseModel)
-
-
-async def dead_letter(topic: str, payload: bytes, reason: str, detail: str, source: str) -> None:
-    now = datetime.now(UTC)
-    record = rejected_record(topic, payload, reason=reason, detail=detail, received_at=now, source=source)
-    await rejected_topic.send(key=topic.encode(), value=record)
 
 
 class ProgressReport:
@@ -89,9 +78,16 @@ async def held_batches(
 
 
 async def store(
-    stream: StreamT[bytes], model: type[Record], line: Callable[[Record], str], topic: str, what: str
+    worker: Worker,
+    stream: StreamT[bytes],
+    model: type[Record],
+    line: Callable[[Record], str],
+    *,
+    topic: str,
+    what: str,
 ) -> None:
     """Write every record of ``stream`` to InfluxDB, in batches bounded by size and by time."""
+    settings = worker.settings
     source = f"worker:store_{what}"
     writer = make_writer(settings)
     sink = RetryingSink(writer, settings.write_retry_max_seconds)
@@ -100,13 +96,13 @@ async def store(
     report = ProgressReport(what)
 
     async def refused(record: Record, reason: str) -> None:
-        await dead_letter(topic, record.model_dump_json().encode(), "influx_refused", reason, source)
+        await worker.dead_letter(topic, record.model_dump_json().encode(), "influx_refused", reason, source)
 
     try:
         async for events in held_batches(stream, settings.write_batch_size, settings.write_batch_seconds):
             records, bad = decode(events, model)
             for raw, reason in bad:
-                await dead_letter(topic, raw, "malformed_record", reason, source)
+                await worker.dead_letter(topic, raw, "malformed_record", reason, source)
             written = sink.written
             await sink.store(records, line, refused)
             STORED.labels(what).inc(sink.written - written)
@@ -115,23 +111,23 @@ async def store(
         await writer.close()
 
 
-@app.agent(readings_topic)
-async def store_readings(stream: StreamT[bytes]) -> None:
-    """Every reading into InfluxDB, one measurement per kind."""
+def add_storing_agents(worker: Worker) -> None:
+    """Three agents, each storing one topic: readings (one measurement per kind), alert
+    transitions (measurement ``alerts``) and derived figures (AQI, night Leq, compliance, the
+    plan's progress)."""
+    app, topics, settings = worker.app, worker.topics, worker.settings
 
-    def line(reading: Reading) -> str:
-        return reading_line(reading, stations.get(reading.station))
+    def reading(reading: Reading) -> str:
+        return reading_line(reading, worker.stations.get(reading.station))
 
-    await store(stream, Reading, line, settings.readings_topic, "readings")
+    @app.agent(topics.readings, name=f"{__name__}.store_readings")
+    async def store_readings(stream: StreamT[bytes]) -> None:
+        await store(worker, stream, Reading, reading, topic=settings.readings_topic, what="readings")
 
+    @app.agent(topics.alerts, name=f"{__name__}.store_alerts")
+    async def store_alerts(stream: StreamT[bytes]) -> None:
+        await store(worker, stream, AlertEvent, alert_line, topic=settings.alerts_topic, what="alerts")
 
-@app.agent(alerts_topic)
-async def store_alerts(stream: StreamT[bytes]) -> None:
-    """Every alert transition into InfluxDB measurement ``alerts``."""
-    await store(stream, AlertEvent, alert_line, settings.alerts_topic, "alerts")
-
-
-@app.agent(derived_topic)
-async def store_figures(stream: StreamT[bytes]) -> None:
-    """Every derived figure (AQI, night Leq, compliance, the plan's progress) into InfluxDB."""
-    await store(stream, Figure, figure_line, settings.derived_topic, "figures")
+    @app.agent(topics.derived, name=f"{__name__}.store_figures")
+    async def store_figures(stream: StreamT[bytes]) -> None:
+        await store(worker, stream, Figure, figure_line, topic=settings.derived_topic, what="figures")

@@ -1,4 +1,4 @@
-"""The worker's Prometheus metrics, served at /metrics by its web server (issue #7 adds more).
+"""The worker's Prometheus metrics, served at /metrics by its web server.
 
 One registry of the process's own, so the page holds exactly the figures declared here.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from streams.app import app
+from streams.app import App
 
 REGISTRY = CollectorRegistry()
 #: The exposition format's type, without the charset aiohttp wants passed on its own.
@@ -53,7 +53,10 @@ WATERMARK = Gauge(
 )
 
 
-@app.page("/metrics")
 class Metrics(View):
     async def get(self, request: Request) -> Response:
         return self.text(generate_latest(REGISTRY).decode(), content_type=CONTENT_TYPE)
+
+
+def add_metrics_page(app: App) -> None:
+    app.page("/metrics")(Metrics)

@@ -346,13 +346,13 @@ def worker(loglevel: str) -> None:
     from aiokafka.errors import KafkaError
 
     from envalert.core.kafka import ensure_topics
+    from streams.worker import build_worker
 
+    settings = WorkerSettings()
     try:
-        import streams.fleet  # noqa: F401  (registers the agents on the app)
-        from streams.app import app
+        app = build_worker(settings)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    settings = WorkerSettings()
     # Made here rather than by Faust as it starts: its consumer may join the group before it
     # sees a changelog Faust has just made, and then fails every write to that table.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]

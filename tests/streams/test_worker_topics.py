@@ -16,9 +16,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
 from click.testing import CliRunner
 
-import streams.fleet  # noqa: F401  (the tables)
 from envalert.command import cli
-from streams.app import app
+from streams.app import App
 from tests.conftest import Services
 
 pytestmark = pytest.mark.integration
@@ -49,17 +48,22 @@ def test_every_table_changelog_is_there_compacted_before_faust_starts(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     found: dict[str, tuple[int, str | None]] = {}
+    built: list[App] = []
+
+    def instead_of_faust(app: App) -> None:
+        """What Faust's consumer would find as it joins the group."""
+        built.append(app)
+        found.update(asyncio.run(topics_as_found(services.kafka_bootstrap)))
+
     monkeypatch.setenv("ENVALERT_KAFKA_BOOTSTRAP", services.kafka_bootstrap)
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     monkeypatch.setattr(cli, "tune_for_latency", lambda: None)
-    # Instead of Faust's worker: what its consumer would find as it joins the group.
-    monkeypatch.setattr(
-        app, "main", lambda: found.update(asyncio.run(topics_as_found(services.kafka_bootstrap)))
-    )
+    monkeypatch.setattr(App, "main", instead_of_faust)
 
     result = CliRunner().invoke(cli.main, ["worker"])
 
     assert result.exit_code == 0, result.output
+    [app] = built
     changelogs = {table.changelog_topic.get_topic_name() for table in app.tables.values()}
     assert changelogs == {"envalert-timelines-changelog", "envalert-fleet-changelog"}
     expected = (app.conf.topic_partitions, "compact")
