@@ -100,6 +100,16 @@ def number(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
+def measured(value: float, unit: str, language: Literal["zh", "en"]) -> str:
+    """A value with its unit, in the words of ``language``."""
+    return f"{number(value)} {UNIT_ZH.get(unit, unit) if language == 'zh' else unit}".strip()
+
+
+def reading_against_threshold(event: AlertEvent, language: Literal["zh", "en"]) -> str:
+    """What an alert read against its threshold, as the board lists it: ``6 / 5 mg/m³``."""
+    return f"{number(event.value)} / {measured(event.threshold, event.unit, language)}"
+
+
 def beijing(moment: datetime) -> str:
     """A moment to the minute, in Beijing time, as every alert and notice gives it."""
     return f"{moment.astimezone(CHINA_STANDARD_TIME):%m-%d %H:%M}"
@@ -115,11 +125,8 @@ def alert_event(transition: Transition, rule: Rule | FleetRule, station: Station
     where_zh = f"{station.name}（{station.district}）" if station else transition.subject
     where_en = f"{station.name} ({station.district}, {station.id})" if station else transition.subject
     since = beijing(transition.started_at)
-    shown = f"{number(transition.value)} {unit}".strip()
-    limit = f"{number(transition.threshold)} {unit}".strip()
-    unit_zh = UNIT_ZH.get(unit, unit)
-    shown_zh = f"{number(transition.value)} {unit_zh}".strip()
-    limit_zh = f"{number(transition.threshold)} {unit_zh}".strip()
+    shown, limit = measured(transition.value, unit, "en"), measured(transition.threshold, unit, "en")
+    shown_zh, limit_zh = measured(transition.value, unit, "zh"), measured(transition.threshold, unit, "zh")
     label_zh = STATE_ZH[transition.state] + (
         f"·{SEVERITY_ZH[transition.severity]}"
         if transition.severity and transition.state != "resolved"

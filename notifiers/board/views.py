@@ -18,7 +18,7 @@ from notifiers.board.live import Live
 from notifiers.lifecycle import Tracked
 from notifiers.silences import Acknowledgement, Silence
 from notifiers.store import Store
-from rules.events import AlertEvent
+from rules.events import AlertEvent, reading_against_threshold
 from rules.fleet import threshold_for
 from rules.model import Catalogue, HeavyDayBudget, NightCompliance, Severity
 from rules.standards.aqi import Category
@@ -52,6 +52,9 @@ class BoardAlert(BaseModel):
     value: float
     threshold: float
     unit: str
+    #: The value against the threshold, worded as in the alert's messages and the notices.
+    reading_zh: str
+    reading_en: str
     window: str
     window_zh: str
     since: datetime
@@ -152,6 +155,8 @@ def board_alert(
         value=event.value,
         threshold=event.threshold,
         unit=event.unit,
+        reading_zh=reading_against_threshold(event, "zh"),
+        reading_en=reading_against_threshold(event, "en"),
         window=event.window,
         window_zh=event.window_zh,
         since=event.started_at,

@@ -175,7 +175,6 @@ function alertRow(alert) {
   row.dataset.fingerprint = alert.fingerprint;
   row.className = `${alert.severity || ""} ${alert.acknowledged ? "acknowledged" : ""} ${alert.fingerprint === board.focus ? "focus" : ""}`;
   const where = alert.station_name ? html`${alert.station_name}<div class="small">${alert.district} · ${alert.subject}</div>` : html`${alert.subject}`;
-  const unit = zh ? alert.unit.replace("readings", "个读数").replace("min", "分钟").replace("days", "天") : alert.unit;
   const handled = [];
   if (alert.acknowledged) {
     handled.push(html`<span class="acked">${t("acked_by")}${alert.acknowledged.by}</span><div class="small">${beijing(alert.acknowledged.at)} ${alert.acknowledged.comment}</div>`);
@@ -189,7 +188,7 @@ function alertRow(alert) {
     <td><span class="badge ${alert.severity}">${t(alert.severity || "warning")}</span></td>
     <td>${zh ? alert.title_zh : alert.title_en}<div class="small">${zh ? alert.window_zh : alert.window}</div></td>
     <td>${where}</td>
-    <td><strong>${number(alert.value)}</strong> / ${number(alert.threshold)} ${unit}</td>
+    <td><strong>${zh ? alert.reading_zh : alert.reading_en}</strong></td>
     <td>${beijing(alert.since)}</td>
     <td>${alert.units.join("、")}${escalated}</td>
     <td class="handling">${handled.map((part, i) => i ? [html` `, part] : part)}</td>`);

@@ -279,6 +279,28 @@ def test_an_hour_without_enough_data_shows_as_such_not_as_the_hour_before(board:
     assert (shown["aqi"], shown["aqi_hour"], shown["aqi_lacking"]) == (None, "2026-11-28T03:00:00Z", "pm25")
 
 
+def test_an_alert_s_reading_is_worded_as_in_its_message_and_notices(board: Board, api: Api) -> None:
+    """The board shows the reading as the alert's own message and the notices do (rules/events.py),
+    not with wording of its own."""
+    take(
+        board,
+        SLIP,
+        event("dq.silent", "ZZ-AIR-JS01", severity=Severity.CRITICAL, value=130.25, threshold=120),
+    )
+    alerts = {a["rule"]: a for a in api.get("/api/snapshot").body["alerts"]}
+    assert (alerts["ammonia.slip.1h"]["reading_zh"], alerts["ammonia.slip.1h"]["reading_en"]) == (
+        "6 / 5 mg/m³",
+        "6 / 5 mg/m³",
+    )
+    assert (alerts["dq.silent"]["reading_zh"], alerts["dq.silent"]["reading_en"]) == (
+        "130.2 / 120 分钟",
+        "130.2 / 120 min",
+    )
+    assert (
+        "130.2 分钟" in alerts["dq.silent"]["message_zh"] and "130.2 min" in alerts["dq.silent"]["message_en"]
+    )
+
+
 def test_station_health_says_silent_flagged_unseen_or_when_last_seen(board: Board, api: Api) -> None:
     take(
         board,
