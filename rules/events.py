@@ -24,6 +24,8 @@ SEVERITY_ZH = {Severity.WARNING: "预警", Severity.CRITICAL: "严重"}
 STATE_ZH = {"pending": "待确认", "firing": "告警", "resolved": "已解除"}
 #: Units that are words, in Chinese; symbols (mg/m³, dB(A), %) read the same in both.
 UNIT_ZH = {"readings": "个读数", "min": "分钟", "days": "天"}
+#: Each language's words for those units.
+UNIT_WORDS = {"zh": UNIT_ZH, "en": {}}
 
 
 class AlertEvent(BaseModel):
@@ -102,7 +104,7 @@ def number(value: float) -> str:
 
 def measured(value: float, unit: str, language: Literal["zh", "en"]) -> str:
     """A value with its unit, in the words of ``language``."""
-    return f"{number(value)} {UNIT_ZH.get(unit, unit) if language == 'zh' else unit}".strip()
+    return f"{number(value)} {UNIT_WORDS[language].get(unit, unit)}".strip()
 
 
 def reading_against_threshold(event: AlertEvent, language: Literal["zh", "en"]) -> str:

@@ -10,7 +10,7 @@ from envalert.core.contract import Kind
 from envalert.core.stations import Station
 from rules.catalogue import all_rules, load_catalogue
 from rules.evaluator import Transition
-from rules.events import alert_event, responsible_units, value_unit
+from rules.events import alert_event, reading_against_threshold, responsible_units, value_unit
 from rules.fleet import CITY
 from rules.model import Catalogue, Role, Severity
 from rules.offline import judge_offline
@@ -100,6 +100,17 @@ def test_units_that_are_words_are_in_chinese_in_the_chinese_text(catalogue: Cata
     event = alert_event(transition, all_rules(catalogue)["dq.stuck.vocs"], vocs)
     assert "nmhc连续相同读数 12 个读数，阈值 12 个读数" in event.message_zh
     assert "12 readings, threshold 12 readings" in event.message_en
+
+
+def test_a_reading_against_its_threshold_in_each_language(catalogue: Catalogue) -> None:
+    window = ("consecutive identical nmhc readings", "nmhc连续相同读数")
+    event = alert_event(
+        firing("dq.stuck.vocs", "VOC-1", 12345.6, 12, window),
+        all_rules(catalogue)["dq.stuck.vocs"],
+        station(Kind.VOCS, operator="管委会"),
+    )
+    assert reading_against_threshold(event, "zh") == "12346 / 12 个读数"
+    assert reading_against_threshold(event, "en") == "12346 / 12 readings"
 
 
 def test_a_pending_alert_that_ends_before_it_fires_has_no_severity_in_its_key(catalogue: Catalogue) -> None:
