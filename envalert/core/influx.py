@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 import aiohttp
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
-from influxdb_client.client.write.point import Point
-from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from envalert.core.contract import Reading
+from envalert.core.contract import EPOCH, Flag, Reading
 from envalert.core.settings import InfluxSettings
 from envalert.core.stations import Station
 
@@ -34,15 +34,57 @@ class InfluxRefusedError(Exception):
     """InfluxDB refused the points themselves."""
 
 
+#: Line protocol's escapes (as influxdb-client's Point writes them): in keys and tag values, and
+#: inside string field values.
+KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
+STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": r"\\"})
+
+
 def reading_line(reading: Reading, station: Station | None) -> str:
-    """One reading as one line: measurement = kind, fields = metrics and their flags."""
-    point = Point(reading.kind.value).tag("station", reading.station)
-    for tag, tag_value in (station.tags() if station else {}).items():
-        point.tag(tag, tag_value)
+    """One reading as one line: measurement = kind, tags = the station and its catalogue tags,
+    fields = metrics and their flags, time in nanoseconds. Written here rather than through
+    influxdb-client's ``Point``, at a fraction of its cost, and byte for byte what it writes."""
+    tags = (("station", reading.station), *(station.tags() if station else {}).items())
+    fields: list[tuple[str, str]] = []  # (name, "key=value"), sorted by name as Point sorts them
     for metric, value in reading.values.items():
-        point.field(metric, float(value))
-        point.field(f"{metric}_flag", reading.flag(metric).value)
-    return str(point.time(reading.ts, WritePrecision.NS).to_line_protocol())
+        key, flag_key = _field_keys(metric)
+        flag = FLAG_FIELDS[reading.flag(metric)]
+        fields += [(metric, f"{key}={_float(value)}"), (f"{metric}_flag", f"{flag_key}={flag}")]
+    fields.sort()
+    nanoseconds = (reading.ts - EPOCH) // MICROSECOND * 1000
+    return f"{_series(reading.kind.value, tags)} {','.join(field for _, field in fields)} {nanoseconds}"
+
+
+MICROSECOND = timedelta(microseconds=1)
+#: Each flag as a string field's value.
+FLAG_FIELDS = {flag: f'"{flag.value.translate(STRING_ESCAPES)}"' for flag in Flag}
+
+
+#: Bounded: a forged record on ``readings`` may name any station or metric.
+@lru_cache(maxsize=200_000)
+def _series(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """The measurement and its tags, sorted, each escaped; a tag with no name or value is left out."""
+    escaped = ((_key(key), _tag_value(value)) for key, value in sorted(tags))
+    return measurement + "".join(f",{key}={value}" for key, value in escaped if key and value)
+
+
+@lru_cache(maxsize=4096)
+def _field_keys(metric: str) -> tuple[str, str]:
+    return _key(metric), _key(f"{metric}_flag")
+
+
+def _key(text: str) -> str:
+    return text.translate(KEY_ESCAPES)
+
+
+def _tag_value(text: str) -> str:
+    escaped = _key(text)
+    return f"{escaped} " if escaped.endswith("\\") else escaped
+
+
+def _float(value: float) -> str:
+    """As Python writes a float, less a whole number's ``.0``."""
+    return str(float(value)).removesuffix(".0")
 
 
 def _classify(status: int, detail: str, where: str) -> Exception:
