@@ -7,9 +7,10 @@ worker's own replacements of Faust behaviour are subclasses that stay with it an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiokafka.client import AIOKafkaClient
+if TYPE_CHECKING:
+    from aiokafka.client import AIOKafkaClient
 
 
 def apply() -> None:
@@ -25,6 +26,8 @@ def track_every_sent_topic() -> None:
     its batches then have no leader and wait for their expiry (Faust: 20 min). The worker's
     changelog writes stopped so for minutes after its first send to ``ticks`` or ``alerts`` when
     they were created after it started (docs/PERFORMANCE.md, "the producer stall")."""
+    from aiokafka.client import AIOKafkaClient
+
     wait_on_metadata = AIOKafkaClient._wait_on_metadata
     if getattr(wait_on_metadata, "tracks_sent_topics", False):
         return
