@@ -30,7 +30,7 @@ class KafkaSettings(EnvSettings):
     rejected_topic: str = "readings.rejected"
     alerts_topic: str = "alerts"
     ticks_topic: str = "ticks"
-    #: Station facts (hours, days, nights) and progress, to the fleet's agent.
+    #: Station facts (hours, days, nights) and progress, to the city's agent (streams/city.py).
     fleet_topic: str = "fleet"
     #: Derived measurements (AQI, night Leq, compliance, the plan's progress) on their way to InfluxDB.
     derived_topic: str = "derived"
